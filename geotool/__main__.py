@@ -1,0 +1,3 @@
+from geotool.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The ``geotool`` command line: a thin click group over the library.
+
+Commands are imported lazily (only the one that runs), so ``geotool --help`` is instant.
+User errors (:class:`geotool.errors.GeotoolError`) print one line on stderr and exit 2;
+anything else is a bug and keeps its traceback (``--debug`` shows tracebacks for both).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# command name -> ("module:function", one-line help). Adding a command is one line here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("geotool.cli.demo:demo", "Build the demo region and run every stage on it."),
+    "check": ("geotool.cli.check:check", "Validate a study file and its inputs."),
+    "align": ("geotool.cli.align:align", "Write every study layer on the analysis grid."),
+    "layers": ("geotool.cli.catalog:layers", "List the layer catalog."),
+    "resources": ("geotool.cli.resources:resources", "Write derived physical layers as COGs."),
+    "run": ("geotool.cli.run:run", "Run the whole pipeline for a study."),
+    "profiles": ("geotool.cli.profiles:profiles", "List or show suitability profiles."),
+    "carbon": ("geotool.cli.carbon:carbon", "Forest carbon stock, sequestration and credits."),
+    "map": ("geotool.cli.map:map_command", "Render the interactive web map of an output folder."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[cmd_name]
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for every error.")
+@click.version_option(package_name="geotool")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """geotool — resource potential, siting, forest carbon and offline web maps."""
+    ctx.obj = {"debug": debug}
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: one-line errors and exit code 2 for user mistakes."""
+    from geotool.errors import EXIT_USER_ERROR, GeotoolError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        return cli.main(args=args, prog_name="geotool", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("geotool: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:  # usage errors: click's own one-line message
+        if debug:
+            raise
+        click.echo(f"geotool: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except GeotoolError as exc:
+        if debug:
+            raise
+        click.echo(f"geotool: error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        click.echo("geotool: interrupted", err=True)
+        sys.exit(130)

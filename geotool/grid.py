@@ -1,0 +1,275 @@
+"""The analysis grid: one small immutable value (CRS + affine transform + shape).
+
+Every layer of a study is brought onto one :class:`Grid`; every stage after loading works
+on arrays of ``grid.shape``. The idea follows ``odc.geo.geobox.GeoBox``: named
+constructors, and methods that return a new grid instead of mutating one.
+
+Examples
+--------
+>>> g = Grid.from_bounds((500_000, 2_700_000, 510_000, 2_705_000), 100, "EPSG:32649")
+>>> g.shape, g.res
+((50, 100), 100.0)
+>>> g.pad(2).shape
+(54, 104)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS, Transformer
+
+from geotool.errors import CRSError, InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+Bounds = tuple[float, float, float, float]
+"""(left, bottom, right, top) in the grid's CRS."""
+
+LatLonBounds = tuple[tuple[float, float], tuple[float, float]]
+"""((south, west), (north, east)) in degrees, the order Leaflet/folium expect."""
+
+
+def utm_crs(lon: float, lat: float) -> CRS:
+    """The WGS 84 / UTM zone CRS containing a lon/lat point.
+
+    Zones are 6° wide from 180°W (EPSG:326zz north, 327zz south). The Norway/Svalbard
+    zone exceptions are not applied: for regional screening a neighbouring zone's
+    distortion (< 0.1 % at 3° off the central meridian) is immaterial.
+
+    >>> utm_crs(113.6, 24.8).to_epsg()   # Shaoguan
+    32649
+    >>> utm_crs(-70.6, -33.4).to_epsg()  # Santiago de Chile
+    32719
+    """
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise CRSError(
+            f"centroid ({lon:.4f}, {lat:.4f}) is not a longitude/latitude",
+            where="region",
+            fix="give the region a correct CRS",
+        )
+    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid: ``crs``, ``transform`` (of pixel corners) and ``shape`` (rows, cols)."""
+
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        crs = self.crs if isinstance(self.crs, CRS) else CRS.from_user_input(self.crs)
+        object.__setattr__(self, "crs", crs)
+        t = self.transform
+        if not (t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0):
+            raise InputError(
+                f"grid transform {tuple(t)[:6]} is not north-up with square-ish pixels",
+                where="grid",
+                fix="use Grid.from_bounds to build an analysis grid",
+            )
+        h, w = (int(v) for v in self.shape)
+        if h <= 0 or w <= 0:
+            raise InputError(f"grid shape {self.shape} is empty", where="grid")
+        object.__setattr__(self, "shape", (h, w))
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_bounds(cls, bounds: Bounds, resolution: float, crs: Any) -> Grid:
+        """Grid covering ``bounds`` with square pixels of ``resolution`` CRS units.
+
+        Pixel edges are snapped outward to multiples of the resolution (like
+        ``gdalwarp -tap``), so two grids of one CRS and resolution always line up.
+        """
+        res = float(resolution)
+        if not math.isfinite(res) or res <= 0:
+            raise InputError(
+                f"resolution must be a positive number of metres, got {resolution!r}",
+                where="study.resolution",
+                fix="e.g. resolution = 100",
+            )
+        left, bottom, right, top = (float(v) for v in bounds)
+        if not (right > left and top > bottom):
+            raise InputError(f"bounds {bounds} are empty or inverted", where="grid")
+        x0 = math.floor(left / res) * res
+        y1 = math.ceil(top / res) * res
+        width = max(1, math.ceil(round((right - x0) / res, 9)))
+        height = max(1, math.ceil(round((y1 - bottom) / res, 9)))
+        return cls(CRS.from_user_input(crs), Affine(res, 0.0, x0, 0.0, -res, y1), (height, width))
+
+    @classmethod
+    def from_region(
+        cls,
+        region: gpd.GeoDataFrame | gpd.GeoSeries,
+        resolution: float,
+        crs: Any = "auto",
+        *,
+        pad_m: float = 0.0,
+    ) -> Grid:
+        """Grid covering region polygons; ``crs="auto"`` picks the UTM zone of their centroid.
+
+        >>> import geopandas as gpd, shapely
+        >>> r = gpd.GeoSeries([shapely.box(113.0, 24.0, 114.0, 25.0)], crs="EPSG:4326")
+        >>> Grid.from_region(r, 1000).crs.to_epsg()
+        32649
+        """
+        if region.crs is None:
+            raise CRSError(
+                "region has no CRS",
+                where="region",
+                fix="set the boundary file's CRS (e.g. EPSG:4326) in the file",
+            )
+        target = resolve_crs(crs, region)
+        projected = region.to_crs(target)
+        left, bottom, right, top = (float(v) for v in projected.total_bounds)
+        if not all(map(math.isfinite, (left, bottom, right, top))):
+            raise InputError("region has no finite extent", where="region")
+        return cls.from_bounds(
+            (left - pad_m, bottom - pad_m, right + pad_m, top + pad_m), resolution, target
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def height(self) -> int:
+        return self.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.shape[1]
+
+    @property
+    def res(self) -> float:
+        """Pixel size in CRS units (square pixels)."""
+        return float(self.transform.a)
+
+    @property
+    def bounds(self) -> Bounds:
+        t = self.transform
+        return (t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f)
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel in CRS units squared (m² on a metric grid)."""
+        return float(abs(self.transform.a * self.transform.e))
+
+    @property
+    def is_metric(self) -> bool:
+        return bool(self.crs.is_projected) and _unit_is_metre(self.crs)
+
+    @property
+    def xs(self) -> np.ndarray:
+        """x of pixel centres, one per column."""
+        t = self.transform
+        return t.c + t.a * (np.arange(self.width) + 0.5)
+
+    @property
+    def ys(self) -> np.ndarray:
+        """y of pixel centres, one per row (descending for a north-up grid)."""
+        t = self.transform
+        return t.f + t.e * (np.arange(self.height) + 0.5)
+
+    # ------------------------------------------------------------------ new grids
+    def pad(self, n: int) -> Grid:
+        """Grid grown by ``n`` pixels on every side (negative ``n`` shrinks)."""
+        t = self.transform
+        shape = (self.height + 2 * n, self.width + 2 * n)
+        return Grid(self.crs, t * Affine.translation(-n, -n), shape)
+
+    def window(self, row_off: int, col_off: int, height: int, width: int) -> Grid:
+        """The sub-grid of a pixel window (may extend beyond this grid)."""
+        return Grid(
+            self.crs, self.transform * Affine.translation(col_off, row_off), (height, width)
+        )
+
+    def crop(self, bounds: Bounds) -> Grid:
+        """The sub-grid of whole pixels that covers ``bounds`` (clipped to this grid)."""
+        inv = ~self.transform
+        c0, r0 = inv * (bounds[0], bounds[3])
+        c1, r1 = inv * (bounds[2], bounds[1])
+        c0 = max(0, math.floor(round(c0, 9)))
+        r0 = max(0, math.floor(round(r0, 9)))
+        c1 = min(self.width, math.ceil(round(c1, 9)))
+        r1 = min(self.height, math.ceil(round(r1, 9)))
+        if c1 <= c0 or r1 <= r0:
+            raise InputError(f"bounds {bounds} do not overlap the grid", where="grid")
+        return self.window(r0, c0, r1 - r0, c1 - c0)
+
+    def blocks(self, block: int) -> Iterator[tuple[int, int, int, int]]:
+        """Pixel windows ``(row_off, col_off, height, width)`` tiling the grid."""
+        for r in range(0, self.height, block):
+            for c in range(0, self.width, block):
+                yield r, c, min(block, self.height - r), min(block, self.width - c)
+
+    # ------------------------------------------------------------------ coordinates
+    def xy(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Centre coordinates of pixel(s) ``(row, col)``."""
+        t = self.transform
+        r = np.asarray(row, dtype="float64") + 0.5
+        c = np.asarray(col, dtype="float64") + 0.5
+        return t.c + t.a * c, t.f + t.e * r
+
+    def rowcol(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel indices containing point(s) ``(x, y)`` (may be outside the grid)."""
+        t = self.transform
+        col = np.floor((np.asarray(x, dtype="float64") - t.c) / t.a).astype("int64")
+        row = np.floor((np.asarray(y, dtype="float64") - t.f) / t.e).astype("int64")
+        return row, col
+
+    def latlon_bounds(self, densify: int = 21) -> LatLonBounds:
+        """((south, west), (north, east)) of the grid's pixel *edges*, for web maps."""
+        to_ll = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        west, south, east, north = to_ll.transform_bounds(*self.bounds, densify_pts=densify)
+        return ((float(south), float(west)), (float(north), float(east)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``manifest.json``."""
+        epsg = self.crs.to_epsg()
+        return {
+            "crs": f"EPSG:{epsg}" if epsg else self.crs.to_wkt(),
+            "transform": list(self.transform)[:6],
+            "shape": list(self.shape),
+            "resolution": self.res,
+            "bounds": list(self.bounds),
+        }
+
+    def __repr__(self) -> str:
+        epsg = self.crs.to_epsg()
+        crs = f"EPSG:{epsg}" if epsg else self.crs.name
+        return f"Grid({crs}, res={self.res:g}, shape={self.shape}, bounds={self.bounds})"
+
+
+def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> CRS:
+    """``"auto"`` → UTM zone of the region's centroid; anything else → that CRS (must be metric)."""
+    if isinstance(crs, str) and crs.strip().lower() == "auto":
+        if region is None:
+            raise CRSError('crs = "auto" needs a region', where="study.crs")
+        ll = region.to_crs("EPSG:4326")
+        west, south, east, north = ll.total_bounds
+        # the centroid of the region's extent: robust for multi-part and antimeridian-free regions
+        return utm_crs((west + east) / 2.0, (south + north) / 2.0)
+    try:
+        out = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises its own CRSError with a long message
+        raise CRSError(
+            f"unknown CRS {crs!r}", where="study.crs", fix='use "auto" or an EPSG code'
+        ) from exc
+    if not (out.is_projected and _unit_is_metre(out)):
+        raise CRSError(
+            f"analysis CRS {crs!r} is not a metric projected CRS",
+            where="study.crs",
+            fix='use "auto" (UTM zone of the region) or a projected EPSG code in metres',
+        )
+    return out
+
+
+def _unit_is_metre(crs: CRS) -> bool:
+    axes = crs.axis_info
+    return bool(axes) and all((a.unit_name or "").lower() in {"metre", "meter", "m"} for a in axes)
