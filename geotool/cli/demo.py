@@ -1,0 +1,30 @@
+"""``geotool demo``: build the embedded demo region and run every stage on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from geotool.cli.options import force_option, out_option, quiet_option
+
+
+@click.command("demo")
+@out_option(default="demo-output")
+@click.option(
+    "--region",
+    "region_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Boundary file (polygons with a name field): generate the synthetic layers over it.",
+)
+@force_option
+@quiet_option
+def demo(out: Path, region_file: Path | None, force: bool, quiet: bool) -> None:
+    """Generate the synthetic demo region (modelled on northern Guangdong) into OUT/inputs/
+    with its study.toml, and run the pipeline on it into OUT/."""
+    from geotool.pipeline import run_demo
+
+    result = run_demo(out, region_file=region_file, force=force, quiet=quiet)
+    if not quiet:
+        click.echo(f"demo written to {result}")

@@ -1,0 +1,296 @@
+"""Writing outputs without ever leaving a half-written file or losing previous results.
+
+Every command writes into a hidden staging folder beside the output folder; only when the whole
+command succeeded are the files moved in, each with an atomic ``os.replace``. A run that fails,
+is interrupted or is killed leaves the previous outputs as they were. An existing, non-empty
+output folder is only written to with ``force=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import rasterio
+import rasterio.shutil
+import rasterio.windows
+import xarray as xr
+from rasterio.enums import Resampling
+
+from geotool.errors import OutputExistsError
+from geotool.grid import Grid
+
+STAGING_PREFIX = ".geotool-staging-"
+
+
+class OutputDir:
+    """A staging area whose files replace the output folder's only on :meth:`commit`."""
+
+    def __init__(self, out: Path, *, force: bool = False) -> None:
+        self.out = Path(out)
+        if self.out.exists() and not self.out.is_dir():
+            raise OutputExistsError(
+                "exists and is not a folder", where=str(self.out), fix="choose another --out"
+            )
+        if self.out.is_dir() and any(self.out.iterdir()) and not force:
+            raise OutputExistsError(
+                "output folder exists and is not empty",
+                where=str(self.out),
+                fix="pass --force to replace its files, or choose another --out",
+            )
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(self.out.parent)
+        self.staging = self.out.parent / f"{STAGING_PREFIX}{self.out.name}-{os.getpid()}"
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.staging.mkdir()
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def path(self, name: str) -> Path:
+        """Where to write output ``name`` (inside the staging area)."""
+        p = self.staging / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a pipeline stage for the manifest."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+    def commit(self) -> Path:
+        """Move every staged file into the output folder (each move atomic), then clean up."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        for src in sorted(self.staging.rglob("*")):
+            if src.is_file():
+                dst = self.out / src.relative_to(self.staging)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return self.out
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __enter__(self) -> OutputDir:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def _sweep_stale(parent: Path) -> None:
+    """Remove staging folders left by killed runs whose process is gone."""
+    for p in parent.glob(f"{STAGING_PREFIX}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# ----------------------------------------------------------------------------- rasters
+
+COG_BLOCK = 512
+
+
+class _WindowWriter:
+    """``da.store`` target that writes each block into an open rasterio dataset."""
+
+    def __init__(self, ds: rasterio.io.DatasetWriter) -> None:
+        self.ds = ds
+
+    def __setitem__(self, key: tuple[slice, slice], value: np.ndarray) -> None:
+        rows, cols = key
+        window = rasterio.windows.Window(
+            cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start
+        )
+        self.ds.write(np.asarray(value), 1, window=window)
+
+
+def write_cog(
+    data: xr.DataArray | da.Array | np.ndarray,
+    path: Path,
+    grid: Grid,
+    *,
+    dtype: str = "float32",
+    nodata: float | None = None,
+    categorical: bool = False,
+    tags: dict[str, Any] | None = None,
+) -> Path:
+    """Write a single-band Cloud-Optimized GeoTIFF, streaming block by block.
+
+    The array is computed chunk by chunk into a tiled GeoTIFF (never whole in memory), then
+    GDAL's COG driver copies it with overviews (``average`` for continuous values, ``nearest``
+    for classes) and the final file appears with an atomic rename.
+    """
+    path = Path(path)
+    arr = data.data if isinstance(data, xr.DataArray) else data
+    if not isinstance(arr, da.Array):
+        arr = da.from_array(np.asarray(arr), chunks=(1024, 1024))
+    if arr.shape != grid.shape:
+        raise ValueError(f"array shape {arr.shape} does not match grid {grid.shape}")
+    if nodata is None and np.issubdtype(np.dtype(dtype), np.floating):
+        nodata = float("nan")
+    tmp = path.with_name(f".{path.name}.raw-{os.getpid()}.tif")
+    final_tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.tif")
+    profile = {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": 1,
+        "dtype": dtype,
+        "crs": grid.crs.to_wkt(),
+        "transform": grid.transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": COG_BLOCK,
+        "blockysize": COG_BLOCK,
+        "compress": "deflate",
+        "BIGTIFF": "IF_SAFER",
+    }
+    try:
+        with rasterio.open(tmp, "w", **profile) as ds:
+            da.store(arr.astype(dtype), _WindowWriter(ds), lock=True)  # type: ignore[arg-type]
+            if tags:
+                ds.update_tags(**{k: str(v) for k, v in tags.items()})
+        rasterio.shutil.copy(
+            tmp,
+            final_tmp,
+            driver="COG",
+            COMPRESS="DEFLATE",
+            PREDICTOR="YES" if not categorical else "NO",
+            BLOCKSIZE=str(COG_BLOCK),
+            OVERVIEW_RESAMPLING=(Resampling.nearest if categorical else Resampling.average).name,
+            NUM_THREADS="ALL_CPUS",
+            BIGTIFF="IF_SAFER",
+        )
+        os.replace(final_tmp, path)
+    finally:
+        for p in (tmp, final_tmp):
+            if p.exists():
+                p.unlink()
+    return path
+
+
+# ----------------------------------------------------------------------------- manifest
+
+
+def sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """Checksum and size of an input file (and of a Shapefile's sidecars)."""
+    path = Path(path)
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        files += [
+            path.with_suffix(s) for s in (".shx", ".dbf", ".prj") if path.with_suffix(s).exists()
+        ]
+    return {
+        "path": str(path),
+        "bytes": sum(f.stat().st_size for f in files),
+        "sha256": sha256(path),
+    }
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = [
+        "geotool",
+        "numpy",
+        "scipy",
+        "xarray",
+        "dask",
+        "rasterio",
+        "rioxarray",
+        "geopandas",
+        "shapely",
+        "pyproj",
+        "pyogrio",
+        "exactextract",
+        "pvlib",
+        "windpowerlib",
+        "folium",
+    ]
+    out = {}
+    for n in names:
+        try:
+            out[n] = version(n)
+        except PackageNotFoundError:
+            continue
+    out["gdal"] = rasterio.__gdal_version__
+    return out
+
+
+def write_manifest(outdir: OutputDir, content: dict[str, Any]) -> Path:
+    """``manifest.json``: inputs with checksums, parameters, versions, timings, outputs."""
+    manifest = {
+        "geotool_manifest": 1,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **content,
+        "versions": package_versions(),
+        "timings_s": {**outdir.timings, "total": round(time.perf_counter() - outdir.started, 3)},
+        "outputs": sorted(
+            str(p.relative_to(outdir.staging))
+            for p in outdir.staging.rglob("*")
+            if p.is_file() and p.name != "manifest.json"
+        ),
+    }
+    path = outdir.path("manifest.json")
+    write_text_atomic(path, json.dumps(manifest, indent=2, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)

@@ -1,0 +1,364 @@
+"""Raster inputs: open and check at the boundary, then align lazily onto the analysis grid.
+
+Alignment is a dask graph of one task per output block. Each task opens the source, warps just
+the source window that block needs (GDAL's warper through a ``WarpedVRT``) and applies the
+catalog's no-data codes, unit conversion and range check. Nothing reads a whole raster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import rasterio
+import rasterio.windows
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from pyproj import CRS
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+
+from geotool.catalog import LayerSpec
+from geotool.errors import (
+    CRSError,
+    ExtentError,
+    MissingFileError,
+    UnreadableFileError,
+    ValueRangeError,
+)
+from geotool.grid import Grid
+
+DEFAULT_CHUNK = 1024
+"""Block edge in pixels: 4 MiB of float32 per block, well inside cache and worker memory."""
+
+
+@dataclass(frozen=True)
+class RasterSource:
+    """A raster input as the study names it, checked to be readable and georeferenced.
+
+    ``open_path`` is what GDAL opens (``NETCDF:"file.nc":var`` for a NetCDF variable);
+    ``crs`` is the file's CRS or the one the study assigns to a file that lacks it.
+    """
+
+    path: Path
+    open_path: str
+    band: int
+    crs: CRS
+    assigned_crs: bool
+    units: str | None
+    bounds: tuple[float, float, float, float]
+    res: tuple[float, float]
+    shape: tuple[int, int]
+    nodata: float | None
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+
+def open_raster(
+    path: Path,
+    *,
+    band: int = 1,
+    variable: str | None = None,
+    crs: str | None = None,
+    units: str | None = None,
+) -> RasterSource:
+    """Open a raster, check it is geodata with a plausible CRS, and describe it.
+
+    Parameters
+    ----------
+    crs
+        Assign this CRS to a file that has none (never used to override a file's own CRS:
+        relabelling and reprojecting are different verbs).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingFileError("file not found", where=str(path), fix="check the path in [layers]")
+    open_path = f'NETCDF:"{path}":{variable}' if variable else str(path)
+    try:
+        with rasterio.open(open_path) as ds:
+            file_crs = ds.crs
+            bounds = (ds.bounds.left, ds.bounds.bottom, ds.bounds.right, ds.bounds.top)
+            res = (float(ds.res[0]), float(ds.res[1]))
+            shape = (ds.height, ds.width)
+            nodata = ds.nodata
+            count = ds.count
+            gcps = ds.gcps[0]
+            transform = ds.transform
+    except rasterio.errors.RasterioIOError as exc:
+        raise UnreadableFileError(
+            f"not a readable raster ({_first_line(exc)})",
+            where=str(path),
+            fix="re-download or re-export it as GeoTIFF",
+        ) from exc
+    if not 1 <= band <= count:
+        raise UnreadableFileError(f"has {count} band(s), band {band} requested", where=str(path))
+    if gcps and transform.is_identity:
+        raise CRSError(
+            "is georeferenced by ground control points only",
+            where=str(path),
+            fix="warp it to a regular grid first (gdalwarp)",
+        )
+    assigned = False
+    if file_crs is None:
+        if crs is None:
+            raise CRSError(
+                "raster has no CRS",
+                where=str(path),
+                fix='add `crs = "EPSG:xxxx"` to its [layers] entry if you know it, or fix the file',
+            )
+        try:
+            out_crs = CRS.from_user_input(crs)
+        except Exception as exc:
+            raise CRSError(f"unknown CRS {crs!r}", where=str(path)) from exc
+        assigned = True
+    else:
+        out_crs = CRS.from_user_input(file_crs.to_wkt())
+    _check_crs_plausible(out_crs, bounds, str(path))
+    return RasterSource(
+        path=path,
+        open_path=open_path,
+        band=band,
+        crs=out_crs,
+        assigned_crs=assigned,
+        units=units,
+        bounds=bounds,
+        res=res,
+        shape=shape,
+        nodata=None if nodata is None else float(nodata),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _check_crs_plausible(crs: CRS, bounds: tuple[float, float, float, float], where: str) -> None:
+    """Catch a CRS that contradicts the coordinates (degrees labelled metres and vice versa)."""
+    left, bottom, right, top = bounds
+    if crs.is_geographic:
+        if not (-181 <= left <= 361 and -181 <= right <= 361 and -91 <= bottom <= top <= 91):
+            raise CRSError(
+                f"CRS {crs.name} is geographic but the bounds {bounds} are not degrees",
+                where=where,
+                fix="the file's CRS is wrong: set the correct projected CRS in the file",
+            )
+    elif crs.is_projected:
+        # A projected grid whose whole extent fits inside ±180 × ±90 with sub-unit pixels is
+        # almost certainly longitude/latitude mislabelled as metres.
+        span = max(right - left, top - bottom)
+        if span < 10 and all(abs(v) <= 180 for v in (left, right)) and abs(top) <= 90:
+            raise CRSError(
+                f"CRS {crs.name} is in metres but the bounds {bounds} look like degrees",
+                where=where,
+                fix="the file is probably EPSG:4326: fix its CRS",
+            )
+
+
+def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
+    """Share of the grid's extent covered by the source (0..1); no overlap raises."""
+    if isinstance(src, Grid):
+        sb, scrs = src.bounds, src.crs
+    else:
+        sb, scrs = src.bounds, src.crs
+    try:
+        left, bottom, right, top = transform_bounds(scrs, grid.crs, *sb, densify_pts=21)
+    except Exception as exc:
+        raise CRSError(
+            f"cannot transform its extent to the analysis CRS ({_first_line(exc)})", where=where
+        ) from exc
+    g = grid.bounds
+    w = min(right, g[2]) - max(left, g[0])
+    h = min(top, g[3]) - max(bottom, g[1])
+    if w <= 0 or h <= 0 or not np.isfinite(w * h):
+        raise ExtentError(
+            "does not overlap the study region",
+            where=where,
+            fix="check the file covers the region (and that its CRS is right)",
+        )
+    return float(min(1.0, (w * h) / ((g[2] - g[0]) * (g[3] - g[1]))))
+
+
+def choose_resampling(spec: LayerSpec, src: RasterSource, grid: Grid) -> Resampling:
+    """Nearest/mode for classes, bilinear/average for continuous values.
+
+    When the source is markedly finer than the grid (> 1.5× by pixel size, compared in the
+    grid CRS), ``mode``/``average`` use every source pixel instead of sampling a few.
+    """
+    src_res = _res_in_grid_units(src, grid)
+    finer = src_res * 1.5 < grid.res
+    if spec.categorical:
+        return Resampling.mode if finer else Resampling.nearest
+    return Resampling.average if finer else Resampling.bilinear
+
+
+def _res_in_grid_units(src: RasterSource, grid: Grid) -> float:
+    if src.crs == grid.crs:
+        return min(src.res)
+    left, bottom, right, top = transform_bounds(src.crs, grid.crs, *src.bounds, densify_pts=21)
+    return min((right - left) / src.shape[1], (top - bottom) / src.shape[0])
+
+
+def _nodata_codes(spec: LayerSpec, src: RasterSource) -> tuple[float, ...]:
+    codes = list(spec.nodata)
+    if src.nodata is not None and np.isfinite(src.nodata):
+        codes.append(src.nodata)
+    return tuple(codes)
+
+
+def clean_values(
+    values: np.ndarray, spec: LayerSpec, src: RasterSource, *, check: bool = True
+) -> np.ndarray:
+    """No-data codes → NaN, units converted, then the catalog's range/classes checked."""
+    out = values.astype("float32", copy=False)
+    for code in _nodata_codes(spec, src):
+        out[np.isclose(out, code, rtol=0, atol=abs(code) * 1e-6 + 1e-6)] = np.nan
+    factor, offset = spec.conversion(src.units)
+    if factor != 1.0 or offset != 0.0:
+        out = out * np.float32(factor) + np.float32(offset)
+    if check:
+        check_values(out, spec, src.label)
+    return out
+
+
+def check_values(values: np.ndarray, spec: LayerSpec, where: str) -> None:
+    """Raise if finite values leave the catalog's valid range or class list."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    if spec.valid_range is not None:
+        vmin, vmax = spec.valid_range
+        if lo < vmin or hi > vmax:
+            raise ValueRangeError(
+                f"{spec.name} values {lo:g}..{hi:g} fall outside its valid range "
+                f"{vmin:g}..{vmax:g} {spec.units}",
+                where=where,
+                fix=_units_hint(spec, lo, hi),
+            )
+    if spec.categorical and spec.classes:
+        bad = np.setdiff1d(np.unique(finite), np.asarray(spec.classes, dtype="float32"))
+        if bad.size:
+            raise ValueRangeError(
+                f"{spec.name} has codes {bad[:8].tolist()} that are not in its class list",
+                where=where,
+                fix=f"recode to {list(spec.classes)} or declare them as nodata",
+            )
+
+
+def _units_hint(spec: LayerSpec, lo: float, hi: float) -> str:
+    if spec.valid_range is not None:
+        vmin, vmax = spec.valid_range
+        for units, (factor, offset) in spec.unit_conversions.items():
+            if vmin <= lo * factor + offset and hi * factor + offset <= vmax:
+                return f'are the values in {units}? set units = "{units}" in its [layers] entry'
+    return f"convert it to {spec.units} or mark the bad values as nodata"
+
+
+def align_raster(
+    src: RasterSource,
+    spec: LayerSpec,
+    grid: Grid,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    resampling: Resampling | None = None,
+) -> xr.DataArray:
+    """A lazy float32 DataArray of ``src`` on ``grid`` (NaN outside the source or for no data)."""
+    method = resampling if resampling is not None else choose_resampling(spec, src, grid)
+    template = da.empty(grid.shape, chunks=(chunk, chunk), dtype="float32")
+    data = da.map_blocks(
+        _warp_block,
+        template,
+        dtype="float32",
+        meta=np.empty((0, 0), dtype="float32"),
+        src=src,
+        spec=spec,
+        grid=grid,
+        resampling=method,
+    )
+    out = to_dataarray(data, grid, spec.name)
+    out.attrs.update(units=spec.units, long_name=spec.description, resampling=method.name)
+    return out
+
+
+def to_dataarray(data: da.Array | np.ndarray, grid: Grid, name: str) -> xr.DataArray:
+    """Wrap a grid-shaped array as a DataArray with pixel-centre coords and the grid's CRS."""
+    arr = xr.DataArray(
+        data, dims=("y", "x"), coords={"y": grid.ys, "x": grid.xs}, name=name, attrs={}
+    )
+    return arr.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+
+
+def _warp_block(
+    block: np.ndarray,
+    *,
+    src: RasterSource,
+    spec: LayerSpec,
+    grid: Grid,
+    resampling: Resampling,
+    block_info: dict | None = None,
+) -> np.ndarray:
+    assert block_info is not None
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]
+    sub = grid.window(r0, c0, r1 - r0, c1 - c0)
+    return warp_to(src, spec, sub, resampling)
+
+
+def warp_to(src: RasterSource, spec: LayerSpec, grid: Grid, resampling: Resampling) -> np.ndarray:
+    """Eagerly warp ``src`` onto a (small) grid and clean its values."""
+    # Source no-data is handled by GDAL so that it never bleeds into bilinear neighbours.
+    src_nodata = src.nodata if src.nodata is not None else _first_code(spec)
+    with rasterio.Env(GDAL_NUM_THREADS="1"), rasterio.open(src.open_path) as ds:
+        vrt_kwargs = {
+            "crs": grid.crs,
+            "transform": grid.transform,
+            "width": grid.width,
+            "height": grid.height,
+            "resampling": resampling,
+            "dtype": "float32",
+            "nodata": np.nan,
+        }
+        if src.assigned_crs:
+            vrt_kwargs["src_crs"] = src.crs
+        if src_nodata is not None:
+            vrt_kwargs["src_nodata"] = src_nodata
+        with WarpedVRT(ds, **vrt_kwargs) as vrt:
+            values = vrt.read(src.band, masked=False)
+    return clean_values(values, spec, src)
+
+
+def _first_code(spec: LayerSpec) -> float | None:
+    return spec.nodata[0] if spec.nodata else None
+
+
+def scan_values(src: RasterSource, spec: LayerSpec, max_pixels: int = 4_000_000) -> dict:
+    """Stream through the source once (decimated past ``max_pixels``) and check its values.
+
+    Used by ``geotool check``: reads block by block, never the whole raster at once.
+    """
+    lo, hi, n_valid, n_total = np.inf, -np.inf, 0, 0
+    step = max(1, int(np.ceil(np.sqrt(src.shape[0] * src.shape[1] / max_pixels))))
+    with rasterio.open(src.open_path) as ds:
+        rows = max(1, 1024 // step) * step
+        for r in range(0, ds.height, rows):
+            h = min(rows, ds.height - r)
+            window = rasterio.windows.Window(0, r, ds.width, h)
+            out_shape = (max(1, h // step), max(1, ds.width // step))
+            block = ds.read(src.band, window=window, out_shape=out_shape)
+            values = clean_values(block, spec, src, check=True)
+            finite = values[np.isfinite(values)]
+            n_total += values.size
+            n_valid += finite.size
+            if finite.size:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    if n_valid == 0:
+        raise ValueRangeError(
+            f"{spec.name} holds no valid values (all no-data)",
+            where=src.label,
+            fix="check the file and its nodata setting",
+        )
+    return {"min": lo, "max": hi, "valid_share": n_valid / max(1, n_total)}

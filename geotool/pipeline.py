@@ -1,0 +1,108 @@
+"""Wiring of the stages for the CLI: study -> stack -> outputs. No physics or scoring here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from geotool.catalog import load_catalog
+from geotool.io.outputs import OutputDir, file_record, write_cog
+from geotool.stack import load_region, load_stack, study_grid
+from geotool.study import Study
+
+
+def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[str, Any]]:
+    """Checksums of the study file, the region file and every layer file."""
+    paths: list[tuple[str, Path]] = []
+    if study.path is not None:
+        paths.append(("study", study.path))
+    if study.region is not None:
+        paths.append(("region", study.region))
+    paths += [(name, inp.path) for name, inp in study.layers.items()]
+    seen: set[Path] = set()
+    out = []
+    for role, p in paths:
+        if p in seen or not p.exists():
+            continue
+        seen.add(p)
+        rec = file_record(p)
+        if relative_to is not None and p.is_relative_to(relative_to):
+            rec["path"] = str(p.relative_to(relative_to))
+        synthetic = study.layers[role].synthetic if role in study.layers else study.synthetic
+        out.append({"role": role, **rec, "synthetic": synthetic})
+    return out
+
+
+def align_study(study: Study, outdir: OutputDir, notes: list[str]) -> list[str]:
+    """Write every study layer on the analysis grid as a float32 COG; return the file names.
+
+    Rasters become ``<layer>.tif``; vectors ``<layer>_distance_m.tif`` (exact metres to the
+    nearest feature, capped at the catalog's ``max_distance_m``).
+    """
+    catalog = load_catalog()
+    with outdir.stage("load"):
+        region = load_region(study, notes)
+        grid = study_grid(study, region)
+        stack = load_stack(study, region=region, grid=grid, notes=notes)
+    written = []
+    for name in study.layers:
+        spec = catalog[name]
+        var = name if spec.kind == "raster" else f"{name}_distance_m"
+        if var not in stack:
+            continue
+        fname = f"{var}.tif"
+        with outdir.stage(f"align:{name}"):
+            write_cog(
+                stack[var],
+                outdir.path(fname),
+                grid,
+                categorical=spec.categorical,
+                tags={"layer": name, "units": stack[var].attrs.get("units", spec.units)},
+            )
+        written.append(fname)
+    return written
+
+
+def run_demo(
+    out: Path, *, region_file: Path | None = None, force: bool = False, quiet: bool = False
+) -> Path:
+    """Build the demo inputs into ``out/inputs`` and run every available stage into ``out``."""
+    from geotool.demo import build_demo
+    from geotool.io.outputs import write_manifest
+    from geotool.study import load_study
+
+    notes: list[str] = []
+    with OutputDir(out, force=force) as outdir:
+        with outdir.stage("demo inputs"):
+            study_path = build_demo(outdir.path("inputs"), region_file=region_file)
+        study = load_study(study_path)
+        aligned = align_study(study, _SubDir(outdir, "aligned"), notes)
+        region = load_region(study)
+        write_manifest(
+            outdir,
+            {
+                "command": "demo",
+                "synthetic": True,
+                "study": study.to_dict(),
+                "grid": study_grid(study, region).to_dict(),
+                "inputs": inputs_record(study, relative_to=outdir.staging),
+                "aligned": aligned,
+                "notes": notes,
+            },
+        )
+    return out
+
+
+class _SubDir(OutputDir):
+    """A view of an OutputDir that writes below a subfolder and shares its timings."""
+
+    def __init__(self, parent: OutputDir, sub: str) -> None:  # no super(): shares staging
+        self.parent = parent
+        self.sub = sub
+        self.out = parent.out / sub
+        self.staging = parent.staging
+        self.started = parent.started
+        self.timings = parent.timings
+
+    def path(self, name: str) -> Path:
+        return self.parent.path(f"{self.sub}/{name}")

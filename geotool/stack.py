@@ -1,0 +1,202 @@
+"""From a study to the stack: every layer lazily on one analysis grid.
+
+``load_stack`` returns an ``xarray.Dataset`` (dims ``y, x``; dask-backed float32; NaN = no data)
+with ``attrs["grid"]`` holding the :class:`~geotool.grid.Grid`. Naming is the contract of
+:mod:`geotool.requests`. ``check_study`` runs every boundary check and collects the problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import geopandas as gpd
+import shapely
+import xarray as xr
+
+from geotool.catalog import LayerSpec, get_layer, load_catalog
+from geotool.errors import ConfigError, GeotoolError
+from geotool.grid import Grid
+from geotool.io.raster import align_raster, check_overlap, open_raster, scan_values
+from geotool.io.rasterize import build_index, distance_layer, mask_layer
+from geotool.io.vector import apply_filter, reach_bounds, read_vector
+from geotool.requests import DEFAULT_MAX_DISTANCE_M, VectorRequest
+from geotool.study import LayerInput, Study
+
+REGION_ID_COLUMN = "region"
+
+
+def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFrame:
+    """The region units with a ``region`` column holding each unit's id (as text)."""
+    if study.region is not None:
+        gdf = read_vector(study.region, layer=study.region_layer, notes=notes)
+        polys = shapely.get_type_id(gdf.geometry.values)
+        if not ((polys == 3) | (polys == 6)).all():
+            raise ConfigError(
+                "region file must hold polygons",
+                where=str(study.region),
+                fix="use the boundary polygons of the region units",
+            )
+        field = study.region_id
+        if field is None:
+            ids = [str(i + 1) for i in range(len(gdf))]
+        elif field not in gdf.columns:
+            cols = [c for c in gdf.columns if c != gdf.geometry.name]
+            raise ConfigError(
+                f"region_id field {field!r} is not in the region file",
+                where=f"{study.path}: study.region_id",
+                fix=f"fields present: {cols}",
+            )
+        else:
+            ids = gdf[field].astype(str).tolist()
+        out = gpd.GeoDataFrame({REGION_ID_COLUMN: ids}, geometry=gdf.geometry.values, crs=gdf.crs)
+    else:
+        assert study.bbox is not None
+        out = gpd.GeoDataFrame(
+            {REGION_ID_COLUMN: [study.name]},
+            geometry=[shapely.box(*study.bbox)],
+            crs=study.bbox_crs,
+        )
+    return out
+
+
+def study_grid(study: Study, region: gpd.GeoDataFrame) -> Grid:
+    """The analysis grid covering the region at the study's resolution and CRS."""
+    return Grid.from_region(region, study.resolution, study.crs)
+
+
+def default_requests(study: Study) -> list[VectorRequest]:
+    """Unfiltered mask + distance for every vector layer of the study."""
+    out = []
+    for name in study.layers:
+        spec = get_layer(name)
+        if spec.kind == "vector" and name != "regions":  # regions feed summaries, not scores
+            out.append(VectorRequest(name, None, spec.max_distance_m or DEFAULT_MAX_DISTANCE_M))
+    return out
+
+
+def load_stack(
+    study: Study,
+    *,
+    requests: Sequence[VectorRequest] = (),
+    layers: Iterable[str] | None = None,
+    region: gpd.GeoDataFrame | None = None,
+    grid: Grid | None = None,
+    notes: list[str] | None = None,
+) -> xr.Dataset:
+    """All requested layers of ``study`` lazily on its analysis grid.
+
+    Parameters
+    ----------
+    requests
+        Extra vector requests (filters, larger caps) on top of :func:`default_requests`.
+    layers
+        Restrict to these layer names (default: all of the study's layers).
+    """
+    notes = notes if notes is not None else []
+    region = region if region is not None else load_region(study, notes)
+    grid = grid if grid is not None else study_grid(study, region)
+    wanted = set(layers) if layers is not None else set(study.layers)
+    catalog = load_catalog()
+    variables: dict[str, xr.DataArray] = {}
+
+    for name in sorted(wanted):
+        if name not in study.layers:
+            continue
+        spec = catalog[name]
+        if spec.kind == "raster":
+            variables[name] = _raster_layer(study.layers[name], spec, grid, study.chunk)
+
+    all_requests = _merge_requests([*default_requests(study), *requests], wanted)
+    by_layer: dict[str, list[VectorRequest]] = {}
+    for req in all_requests:
+        by_layer.setdefault(req.layer, []).append(req)
+    for name, reqs in sorted(by_layer.items()):
+        if name not in study.layers:
+            raise ConfigError(
+                f"a profile needs layer {name!r}, which the study does not provide",
+                where=f"{study.path}: layers",
+                fix=f'add `{name} = "file"` to [layers]',
+            )
+        inp = study.layers[name]
+        reach = max(r.max_distance_m for r in reqs)
+        gdf = read_vector(
+            inp.path,
+            layer=inp.layer,
+            crs=inp.crs,
+            bbox=reach_bounds(grid.bounds, reach),
+            bbox_crs=grid.crs,
+            notes=notes,
+        )
+        for req in reqs:
+            sub = apply_filter(gdf, req.where, str(inp.path))
+            index = build_index(sub, grid)
+            variables[req.distance_var] = distance_layer(
+                index, grid, req.max_distance_m, name=req.distance_var, chunk=study.chunk
+            )
+            variables[req.mask_var] = mask_layer(index, grid, name=req.mask_var, chunk=study.chunk)
+    ds = xr.Dataset(variables)
+    ds.attrs["grid"] = grid
+    ds.attrs["notes"] = notes
+    return ds
+
+
+def _merge_requests(requests: Iterable[VectorRequest], wanted: set[str]) -> list[VectorRequest]:
+    """One request per (layer, filter) with the largest cap asked for."""
+    merged: dict[tuple[str, str | None], float] = {}
+    for r in requests:
+        if r.layer not in wanted and r.where is None:
+            continue
+        key = (r.layer, r.where)
+        merged[key] = max(merged.get(key, 0.0), r.max_distance_m)
+    return [VectorRequest(layer, where, cap) for (layer, where), cap in merged.items()]
+
+
+def _raster_layer(inp: LayerInput, spec: LayerSpec, grid: Grid, chunk: int) -> xr.DataArray:
+    src = open_raster(inp.path, band=inp.band, variable=inp.variable, crs=inp.crs, units=inp.units)
+    check_overlap(src, grid, str(inp.path))
+    return align_raster(src, spec, grid, chunk=chunk)
+
+
+def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
+    """Run every boundary check; return ``(problems, report)`` — one line per problem.
+
+    Each raster is opened, its CRS and overlap with the region checked and its values scanned
+    against the catalog (streaming, decimated for very large files); each vector file is read
+    and its geometries checked.
+    """
+    problems: list[str] = []
+    report: dict[str, Any] = {"layers": {}}
+    notes: list[str] = []
+    try:
+        region = load_region(study, notes)
+        grid = study_grid(study, region)
+    except GeotoolError as exc:
+        return [str(exc)], report
+    report["grid"] = grid.to_dict()
+    report["regions"] = len(region)
+    catalog = load_catalog()
+    for name, inp in study.layers.items():
+        spec = catalog[name]
+        try:
+            if spec.kind == "raster":
+                src = open_raster(
+                    inp.path, band=inp.band, variable=inp.variable, crs=inp.crs, units=inp.units
+                )
+                coverage = check_overlap(src, grid, str(inp.path))
+                stats = scan_values(src, spec)
+                report["layers"][name] = {"coverage": round(coverage, 4), **stats}
+            else:
+                gdf = read_vector(
+                    inp.path,
+                    layer=inp.layer,
+                    crs=inp.crs,
+                    bbox=reach_bounds(grid.bounds, spec.max_distance_m or DEFAULT_MAX_DISTANCE_M),
+                    bbox_crs=grid.crs,
+                    notes=notes,
+                )
+                report["layers"][name] = {"features_in_reach": len(gdf)}
+        except GeotoolError as exc:
+            problems.append(str(exc))
+    report["notes"] = notes
+    return problems, report
