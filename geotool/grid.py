@@ -181,19 +181,19 @@ class Grid:
         """Grid grown by ``n`` pixels on every side (negative ``n`` shrinks)."""
         t = self.transform
         shape = (self.height + 2 * n, self.width + 2 * n)
-        return Grid(self.crs, t * Affine.translation(-n, -n), shape)
+        return Grid(self.crs, t @ Affine.translation(-n, -n), shape)
 
     def window(self, row_off: int, col_off: int, height: int, width: int) -> Grid:
         """The sub-grid of a pixel window (may extend beyond this grid)."""
         return Grid(
-            self.crs, self.transform * Affine.translation(col_off, row_off), (height, width)
+            self.crs, self.transform @ Affine.translation(col_off, row_off), (height, width)
         )
 
     def crop(self, bounds: Bounds) -> Grid:
         """The sub-grid of whole pixels that covers ``bounds`` (clipped to this grid)."""
         inv = ~self.transform
-        c0, r0 = inv * (bounds[0], bounds[3])
-        c1, r1 = inv * (bounds[2], bounds[1])
+        c0, r0 = inv @ (bounds[0], bounds[3])
+        c1, r1 = inv @ (bounds[2], bounds[1])
         c0 = max(0, math.floor(round(c0, 9)))
         r0 = max(0, math.floor(round(r0, 9)))
         c1 = min(self.width, math.ceil(round(c1, 9)))

@@ -89,6 +89,9 @@ def open_raster(
             count = ds.count
             gcps = ds.gcps[0]
             transform = ds.transform
+            if 1 <= band <= count:
+                # the last pixel lives in the last block: a truncated file fails here
+                ds.read(band, window=rasterio.windows.Window(ds.width - 1, ds.height - 1, 1, 1))
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableFileError(
             f"not a readable raster ({_first_line(exc)})",
@@ -97,6 +100,12 @@ def open_raster(
         ) from exc
     if not 1 <= band <= count:
         raise UnreadableFileError(f"has {count} band(s), band {band} requested", where=str(path))
+    if transform.is_identity and not gcps and file_crs is None:
+        raise UnreadableFileError(
+            "has no georeferencing (not geodata, or a truncated file)",
+            where=str(path),
+            fix="re-download it, or georeference it (GeoTIFF with CRS and transform)",
+        )
     if gcps and transform.is_identity:
         raise CRSError(
             "is georeferenced by ground control points only",

@@ -88,8 +88,8 @@ def read_vector(
                 where=str(path),
                 fix='add `crs = "EPSG:xxxx"` to its [layers] entry (or ship the .prj)',
             )
-    _check_vector_crs(gdf, str(path))
     gdf = clean_geometries(gdf, str(path), notes)
+    _check_vector_crs(gdf, str(path))
     if bbox is not None and len(gdf):
         box = _bbox_in(bbox, bbox_crs, gdf.crs)
         gdf = gdf[gdf.intersects(shapely.box(*box))]

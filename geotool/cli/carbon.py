@@ -1,0 +1,104 @@
+"""``geotool carbon STUDY.toml [--parcels FILE] --out DIR``: the carbon stage alone.
+
+Writes ``carbon_regions.csv``, ``carbon_vintages.csv``, ``carbon_t_ha.tif``,
+``carbon_stock_source.tif`` and, with ``--parcels``, ``carbon_parcels.gpkg`` and
+``carbon_parcels.csv``, plus ``manifest.json``. Parameters come from the study's
+``[carbon]`` table (see :class:`geotool.carbon.CarbonConfig`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+CARBON_LAYERS = ("biomass", "growing_stock", "forest_cover", "land_cover")
+
+
+@click.command("carbon")
+@click.argument("study_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--parcels",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Parcel polygons (attributes: species, agb_t_ha, baseline_tco2e_per_yr).",
+)
+@click.option("--parcel-id", default=None, help="Parcel column holding the parcel id.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Output folder."
+)
+@click.option("--force", is_flag=True, help="Replace files in a non-empty output folder.")
+def carbon(
+    study_file: Path, parcels: Path | None, parcel_id: str | None, out: Path, force: bool
+) -> None:
+    """Forest carbon stock, sequestration and credits by vintage for STUDY_FILE."""
+    from geotool.carbon import CarbonConfig, run_carbon
+    from geotool.carbon.params import get_standard
+    from geotool.errors import ConfigError
+    from geotool.io.outputs import OutputDir, file_record, write_cog, write_manifest
+    from geotool.io.vector import read_vector
+    from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
+    from geotool.study import load_study
+
+    study = load_study(study_file)
+    try:
+        config = CarbonConfig.from_dict(study.carbon)
+    except ConfigError as exc:
+        raise type(exc)(exc.what, where=f"{study.path}: {exc.where}", fix=exc.fix) from None
+    notes: list[str] = []
+    region = load_region(study, notes)
+    layers = [name for name in CARBON_LAYERS if name in study.layers]
+    stack = load_stack(study, layers=layers, region=region, notes=notes)
+    parcel_gdf = read_vector(parcels, notes=notes) if parcels is not None else None
+    result = run_carbon(
+        stack, region, parcel_gdf, config, region_id=REGION_ID_COLUMN, parcel_id=parcel_id
+    )
+
+    with OutputDir(out, force=force) as od:
+        grid = stack.attrs["grid"]
+        stock = result["stock"]
+        with od.stage("carbon_rasters"):
+            write_cog(stock["carbon_t_ha"], od.path("carbon_t_ha.tif"), grid)
+            write_cog(
+                stock["stock_source"],
+                od.path("carbon_stock_source.tif"),
+                grid,
+                dtype="uint8",
+                nodata=0,
+                categorical=True,
+                tags={"codes": stock["stock_source"].attrs["flag_meanings"]},
+            )
+        with od.stage("carbon_tables"):
+            result["regions"].to_csv(od.path("carbon_regions.csv"), index=False)
+            result["vintages"].to_csv(od.path("carbon_vintages.csv"), index=False)
+            if result["parcels"] is not None:
+                table = result["parcels"]
+                table.to_file(od.path("carbon_parcels.gpkg"), driver="GPKG")
+                table.drop(columns="geometry").to_csv(od.path("carbon_parcels.csv"), index=False)
+        inputs = {
+            name: file_record(inp.path) for name, inp in study.layers.items() if name in layers
+        }
+        if parcels is not None:
+            inputs["parcels"] = file_record(parcels)
+        write_manifest(
+            od,
+            {
+                "command": "carbon",
+                "study": str(study.path),
+                "inputs": inputs,
+                "parameters": {
+                    "carbon": asdict(config),
+                    "standard": asdict(get_standard(config.standard)),
+                    "buffer_pct": config.buffer_pct(),
+                },
+                "notes": notes,
+            },
+        )
+    totals = result["credits"].totals()
+    click.echo(
+        f"carbon: {len(result['regions'])} region(s), "
+        f"stock {result['regions']['stock_tco2e'].sum():,.0f} t CO2e; "
+        f"{config.standard} issuable {totals['issuable_tco2e']:,.0f} t CO2e over "
+        f"{config.crediting_years} years ({result['vintages']['scope'].iloc[0]}) -> {out}"
+    )

@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny georeferenced files built in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+def write_tif(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs: str | None,
+    transform: Affine,
+    nodata: float | None = None,
+) -> Path:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as ds:
+        ds.write(data, 1)
+    return path
+
+
+@pytest.fixture
+def tif_writer(tmp_path: Path) -> Callable[..., Path]:
+    def make(name: str, data: np.ndarray, **kw: object) -> Path:
+        return write_tif(tmp_path / name, data, **kw)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shaoguan_counties() -> Path:
+    path = SHARED_DATA / "shaoguan_counties.geojson"
+    assert path.exists(), f"test data missing: {path}"
+    return path

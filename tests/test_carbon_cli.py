@@ -1,0 +1,112 @@
+"""``geotool carbon STUDY.toml [--parcels FILE] --out DIR`` end to end on a tiny study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import box
+
+from geotool.cli import main
+
+COUNTIES = Path("/work/shared/data/real/shaoguan_counties.geojson")
+
+
+@pytest.fixture()
+def study(tmp_path: Path) -> Path:
+    if not COUNTIES.exists():
+        pytest.skip("shared real boundaries not available")
+    # AGB map in lon/lat over Shaoguan (0.02 deg), 40-140 t/ha; the loader reprojects it
+    w, n, res = 112.8, 25.6, 0.02
+    width, height = 110, 90
+    agb = 40.0 + 100.0 * np.random.default_rng(0).random((height, width))
+    with rasterio.open(
+        tmp_path / "agb.tif",
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=Affine(res, 0.0, w, 0.0, -res, n),
+        nodata=-9999.0,
+    ) as ds:
+        ds.write(agb.astype("float32"), 1)
+    parcels = gpd.GeoDataFrame(
+        {"pid": ["p1", "p2"], "species": ["chinese_fir", "other_broadleaf"]},
+        geometry=[box(113.55, 24.75, 113.58, 24.78), box(113.60, 24.70, 113.62, 24.72)],
+        crs="EPSG:4326",
+    )
+    parcels.to_file(tmp_path / "parcels.geojson", driver="GeoJSON")
+    path = tmp_path / "study.toml"
+    path.write_text(
+        f"""
+[study]
+name = "Shaoguan carbon"
+region = "{COUNTIES}"
+region_id = "name"
+crs = "EPSG:32649"
+resolution = 2000
+
+[layers]
+biomass = "agb.tif"
+
+[carbon]
+standard = "ccer"
+crediting_years = 20
+price_cny_per_t = [60, 100]
+mc_draws = 400
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_carbon_command_writes_the_contract_files(study: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    main(
+        [
+            "carbon",
+            str(study),
+            "--parcels",
+            str(tmp_path / "parcels.geojson"),
+            "--parcel-id",
+            "pid",
+            "--out",
+            str(out),
+        ]
+    )
+    for name in (
+        "carbon_regions.csv",
+        "carbon_vintages.csv",
+        "carbon_parcels.gpkg",
+        "carbon_parcels.csv",
+        "carbon_t_ha.tif",
+        "carbon_stock_source.tif",
+        "manifest.json",
+    ):
+        assert (out / name).exists(), name
+    regions = pd.read_csv(out / "carbon_regions.csv")
+    assert len(regions) == 10 and (regions["stock_tco2e"] > 0).all()
+    vint = pd.read_csv(out / "carbon_vintages.csv")
+    assert len(vint) == 20 and set(vint["scope"]) == {"project"}
+    parcels = gpd.read_file(out / "carbon_parcels.gpkg")
+    assert list(parcels["parcel_id"]) == ["p1", "p2"]
+
+
+def test_carbon_command_bad_key_is_a_one_line_error(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study.write_text(study.read_text().replace("mc_draws = 400", "mc_drawz = 400"))
+    with pytest.raises(SystemExit) as exc:
+        main(["carbon", str(study), "--out", str(tmp_path / "o2")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "mc_drawz" in err and "\n" not in err
+    assert not (tmp_path / "o2").exists()

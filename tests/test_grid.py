@@ -1,0 +1,123 @@
+"""The analysis grid: constructors, arithmetic (property-based) and CRS choice."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geotool.errors import CRSError, InputError
+from geotool.grid import Grid, resolve_crs, utm_crs
+
+coords = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+sizes = st.floats(min_value=1.0, max_value=5e4, allow_nan=False)
+resolutions = st.sampled_from([1.0, 10.0, 25.0, 30.0, 100.0, 250.0, 1000.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=coords, y=coords, w=sizes, h=sizes, res=resolutions)
+def test_from_bounds_covers_bounds_with_aligned_edges(x, y, w, h, res):
+    g = Grid.from_bounds((x, y, x + w, y + h), res, "EPSG:32649")
+    left, bottom, right, top = g.bounds
+    tol = 1e-6 * max(1.0, abs(x), abs(y))
+    assert left <= x + tol and bottom <= y + tol
+    assert right >= x + w - tol and top >= y + h - tol
+    # never more than one extra pixel on each side
+    assert right - left < w + 2 * res + tol and top - bottom < h + 2 * res + tol
+    # edges on multiples of the resolution (target-aligned pixels)
+    assert abs(left / res - round(left / res)) < 1e-6
+    assert abs(top / res - round(top / res)) < 1e-6
+    assert g.res == res and g.pixel_area == res * res
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    h=st.integers(1, 300),
+    w=st.integers(1, 300),
+    r=st.integers(0, 299),
+    c=st.integers(0, 299),
+    n=st.integers(0, 20),
+)
+def test_xy_rowcol_roundtrip_and_window_pad(h, w, r, c, n):
+    g = Grid.from_bounds((510_000, 2_700_000, 510_000 + w * 30, 2_700_000 + h * 30), 30, 32649)
+    x, y = g.xy(r, c)
+    rr, cc = g.rowcol(x, y)
+    assert (int(rr), int(cc)) == (r, c)
+    # a window's pixel (0, 0) is the parent's pixel (r, c)
+    sub = g.window(r, c, 5, 7)
+    assert np.allclose(sub.xy(0, 0), g.xy(r, c))
+    # pad then un-pad is the identity; padding keeps pixel centres aligned
+    assert g.pad(n).pad(-n) == g
+    assert np.allclose(g.pad(n).xy(n, n), g.xy(0, 0))
+    assert g.pad(n).shape == (h + 2 * n, w + 2 * n)
+
+
+@settings(max_examples=100, deadline=None)
+@given(h=st.integers(2, 200), w=st.integers(2, 200), block=st.integers(1, 64))
+def test_blocks_tile_the_grid_exactly(h, w, block):
+    g = Grid.from_bounds((0, 0, w * 10, h * 10), 10, 32649)
+    count = np.zeros(g.shape, dtype=int)
+    for r, c, bh, bw in g.blocks(block):
+        count[r : r + bh, c : c + bw] += 1
+    assert (count == 1).all()
+
+
+def test_crop_is_inverse_of_window():
+    g = Grid.from_bounds((0, 0, 1000, 1000), 10, 32649)
+    sub = g.window(10, 20, 30, 40)
+    assert g.crop(sub.bounds) == sub
+
+
+def test_centres_and_bounds():
+    g = Grid.from_bounds((0, 0, 100, 50), 10, 32649)
+    assert g.shape == (5, 10)
+    assert g.xs[0] == 5 and g.xs[-1] == 95
+    assert g.ys[0] == 45 and g.ys[-1] == 5
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "epsg"),
+    [(113.6, 24.8, 32649), (123.4, 41.8, 32651), (-70.6, -33.4, 32719), (2.35, 48.85, 32631)],
+)
+def test_utm_zone(lon, lat, epsg):
+    assert utm_crs(lon, lat).to_epsg() == epsg
+
+
+def test_from_region_auto_picks_utm_of_shaoguan(shaoguan_counties):
+    region = gpd.read_file(shaoguan_counties)
+    g = Grid.from_region(region, 100)
+    assert g.crs.to_epsg() == 32649
+    (south, west), (north, east) = g.latlon_bounds()
+    minx, miny, maxx, maxy = region.total_bounds
+    # the grid covers the region (edges snapped outward) and not much more
+    assert west <= minx and south <= miny and east >= maxx and north >= maxy
+    assert east - maxx < 0.05 and north - maxy < 0.05
+
+
+def test_latlon_bounds_are_edges():
+    g = Grid.from_bounds((166_021.44, 0.0, 833_978.56, 100_000), 1000, 32631)
+    (south, west), (_north, east) = g.latlon_bounds()
+    assert south == pytest.approx(0.0, abs=1e-6)
+    assert west < 0.0 < 6.0 < east  # zone 31 spans 0..6°E; its edges bulge outward
+
+
+def test_bad_grids_raise():
+    with pytest.raises(InputError, match="resolution"):
+        Grid.from_bounds((0, 0, 10, 10), 0, 32649)
+    with pytest.raises(InputError):
+        Grid.from_bounds((0, 0, -10, 10), 1, 32649)
+    with pytest.raises(CRSError, match="not a metric"):
+        resolve_crs("EPSG:4326")
+    r = gpd.GeoSeries([shapely.box(0, 0, 1, 1)])  # no CRS
+    with pytest.raises(CRSError, match="no CRS"):
+        Grid.from_region(r, 100)
+
+
+def test_grid_is_immutable_and_hashable():
+    g = Grid.from_bounds((0, 0, 100, 100), 10, 32649)
+    with pytest.raises(AttributeError):
+        g.shape = (1, 1)  # type: ignore[misc]
+    assert {g: 1}[Grid.from_bounds((0, 0, 100, 100), 10, "EPSG:32649")] == 1

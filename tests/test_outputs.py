@@ -1,0 +1,53 @@
+"""Outputs: atomic folders, streaming COGs."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import rasterio
+
+from geotool.errors import OutputExistsError
+from geotool.grid import Grid
+from geotool.io.outputs import STAGING_PREFIX, OutputDir, write_cog
+
+GRID = Grid.from_bounds((0, 0, 12_000, 8_000), 10, "EPSG:32649")
+
+
+def test_cog_is_tiled_with_overviews_and_exact(tmp_path):
+    data = da.random.default_rng(0).random(GRID.shape, chunks=(128, 128)).astype("float32")
+    data[:10, :10] = np.nan
+    path = write_cog(data, tmp_path / "a.tif", GRID)
+    with rasterio.open(path) as ds:
+        assert ds.driver == "GTiff" and ds.profile["tiled"]
+        assert ds.block_shapes[0] == (512, 512)
+        assert ds.overviews(1)  # COG driver built overviews
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert ds.crs.to_epsg() == 32649 and ds.transform == GRID.transform
+        np.testing.assert_array_equal(ds.read(1), data.compute())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif"]  # no temp files left
+
+
+def test_existing_folder_needs_force_and_failure_keeps_old_outputs(tmp_path):
+    out = tmp_path / "out"
+    with OutputDir(out) as o:
+        o.path("a.txt").write_text("old")
+    with pytest.raises(OutputExistsError, match="--force"):
+        OutputDir(out)
+    with pytest.raises(RuntimeError), OutputDir(out, force=True) as o:
+        o.path("a.txt").write_text("new")
+        o.path("b.txt").write_text("half")
+        raise RuntimeError("boom")
+    assert [p.name for p in out.iterdir()] == ["a.txt"]
+    assert (out / "a.txt").read_text() == "old"
+    assert not list(tmp_path.glob(f"{STAGING_PREFIX}*"))
+    with OutputDir(out, force=True) as o:
+        o.path("a.txt").write_text("new")
+    assert (out / "a.txt").read_text() == "new"
+
+
+def test_stale_staging_of_dead_process_is_swept(tmp_path):
+    stale = tmp_path / f"{STAGING_PREFIX}out-999999999"
+    stale.mkdir()
+    OutputDir(tmp_path / "out").discard()
+    assert not stale.exists()
