@@ -34,9 +34,10 @@ def carbon(
 ) -> None:
     """Forest carbon stock, sequestration and credits by vintage for STUDY_FILE."""
     from geotool.carbon import CarbonConfig, run_carbon
+    from geotool.carbon.outputs import write_carbon_outputs
     from geotool.carbon.params import get_standard
     from geotool.errors import ConfigError
-    from geotool.io.outputs import OutputDir, file_record, write_cog, write_manifest
+    from geotool.io.outputs import OutputDir, file_record, write_manifest
     from geotool.io.vector import read_vector
     from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
     from geotool.study import load_study
@@ -56,26 +57,8 @@ def carbon(
     )
 
     with OutputDir(out, force=force) as od:
-        grid = stack.attrs["grid"]
-        stock = result["stock"]
-        with od.stage("carbon_rasters"):
-            write_cog(stock["carbon_t_ha"], od.path("carbon_t_ha.tif"), grid)
-            write_cog(
-                stock["stock_source"],
-                od.path("carbon_stock_source.tif"),
-                grid,
-                dtype="uint8",
-                nodata=0,
-                categorical=True,
-                tags={"codes": stock["stock_source"].attrs["flag_meanings"]},
-            )
-        with od.stage("carbon_tables"):
-            result["regions"].to_csv(od.path("carbon_regions.csv"), index=False)
-            result["vintages"].to_csv(od.path("carbon_vintages.csv"), index=False)
-            if result["parcels"] is not None:
-                table = result["parcels"]
-                table.to_file(od.path("carbon_parcels.gpkg"), driver="GPKG")
-                table.drop(columns="geometry").to_csv(od.path("carbon_parcels.csv"), index=False)
+        with od.stage("carbon"):
+            write_carbon_outputs(result, od, stack.attrs["grid"])
         inputs = {
             name: file_record(inp.path) for name, inp in study.layers.items() if name in layers
         }

@@ -15,6 +15,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,18 @@ class _WindowWriter:
         self.ds.write(np.asarray(value), 1, window=window)
 
 
+@dataclass(frozen=True)
+class RasterOutput:
+    """One single-band COG to write: data on ``grid`` and how to encode it."""
+
+    data: xr.DataArray | da.Array | np.ndarray
+    path: Path
+    dtype: str = "float32"
+    nodata: float | None = None
+    categorical: bool = False
+    tags: dict[str, Any] | None = None
+
+
 def write_cog(
     data: xr.DataArray | da.Array | np.ndarray,
     path: Path,
@@ -160,53 +173,87 @@ def write_cog(
     GDAL's COG driver copies it with overviews (``average`` for continuous values, ``nearest``
     for classes) and the final file appears with an atomic rename.
     """
-    path = Path(path)
-    arr = data.data if isinstance(data, xr.DataArray) else data
-    if not isinstance(arr, da.Array):
-        arr = da.from_array(np.asarray(arr), chunks=(1024, 1024))
-    if arr.shape != grid.shape:
-        raise ValueError(f"array shape {arr.shape} does not match grid {grid.shape}")
-    if nodata is None and np.issubdtype(np.dtype(dtype), np.floating):
-        nodata = float("nan")
-    tmp = path.with_name(f".{path.name}.raw-{os.getpid()}.tif")
-    final_tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.tif")
-    profile = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": 1,
-        "dtype": dtype,
-        "crs": grid.crs.to_wkt(),
-        "transform": grid.transform,
-        "nodata": nodata,
-        "tiled": True,
-        "blockxsize": COG_BLOCK,
-        "blockysize": COG_BLOCK,
-        "compress": "deflate",
-        "BIGTIFF": "IF_SAFER",
-    }
+    write_cogs([RasterOutput(data, Path(path), dtype, nodata, categorical, tags)], grid)
+    return Path(path)
+
+
+def write_cogs(outputs: list[RasterOutput], grid: Grid) -> list[Path]:
+    """Write several COGs from ONE pass over their dask graphs (shared inputs computed once)."""
+    sources, targets, datasets, raws = [], [], [], []
     try:
-        with rasterio.open(tmp, "w", **profile) as ds:
-            da.store(arr.astype(dtype), _WindowWriter(ds), lock=True)  # type: ignore[arg-type]
-            if tags:
-                ds.update_tags(**{k: str(v) for k, v in tags.items()})
-        rasterio.shutil.copy(
-            tmp,
-            final_tmp,
-            driver="COG",
-            COMPRESS="DEFLATE",
-            PREDICTOR="YES" if not categorical else "NO",
-            BLOCKSIZE=str(COG_BLOCK),
-            OVERVIEW_RESAMPLING=(Resampling.nearest if categorical else Resampling.average).name,
-            NUM_THREADS="ALL_CPUS",
-            BIGTIFF="IF_SAFER",
-        )
-        os.replace(final_tmp, path)
+        for out in outputs:
+            arr = out.data.data if isinstance(out.data, xr.DataArray) else out.data
+            if not isinstance(arr, da.Array):
+                arr = da.from_array(np.asarray(arr), chunks=(1024, 1024))
+            if arr.shape != grid.shape:
+                raise ValueError(f"array shape {arr.shape} does not match grid {grid.shape}")
+            nodata = out.nodata
+            if nodata is None and np.issubdtype(np.dtype(out.dtype), np.floating):
+                nodata = float("nan")
+            raw = out.path.with_name(f".{out.path.name}.raw-{os.getpid()}.tif")
+            raws.append(raw)
+            ds = rasterio.open(
+                raw,
+                "w",
+                driver="GTiff",
+                width=grid.width,
+                height=grid.height,
+                count=1,
+                dtype=out.dtype,
+                crs=grid.crs.to_wkt(),
+                transform=grid.transform,
+                nodata=nodata,
+                tiled=True,
+                blockxsize=COG_BLOCK,
+                blockysize=COG_BLOCK,
+                compress="deflate",
+                BIGTIFF="IF_SAFER",
+            )
+            datasets.append(ds)
+            if out.tags:
+                ds.update_tags(**{k: str(v) for k, v in out.tags.items()})
+            sources.append(arr.astype(out.dtype))
+            targets.append(_WindowWriter(ds))
+        da.store(sources, targets, lock=True)  # type: ignore[arg-type]
+        for ds in datasets:
+            ds.close()
+        for out, raw in zip(outputs, raws, strict=True):
+            final_tmp = out.path.with_name(f".{out.path.name}.tmp-{os.getpid()}.tif")
+            try:
+                rasterio.shutil.copy(
+                    raw,
+                    final_tmp,
+                    driver="COG",
+                    COMPRESS="DEFLATE",
+                    PREDICTOR="NO" if out.categorical else "YES",
+                    BLOCKSIZE=str(COG_BLOCK),
+                    OVERVIEW_RESAMPLING=(
+                        Resampling.nearest if out.categorical else Resampling.average
+                    ).name,
+                    NUM_THREADS="ALL_CPUS",
+                    BIGTIFF="IF_SAFER",
+                )
+                os.replace(final_tmp, out.path)
+            finally:
+                if final_tmp.exists():
+                    final_tmp.unlink()
     finally:
-        for p in (tmp, final_tmp):
-            if p.exists():
-                p.unlink()
-    return path
+        for ds in datasets:
+            if not ds.closed:
+                ds.close()
+        for raw in raws:
+            if raw.exists():
+                raw.unlink()
+    return [o.path for o in outputs]
+
+
+def open_output(path: Path, *, chunk: int = 1024) -> xr.DataArray:
+    """Lazily read back a single-band output raster (dims ``y, x``; nodata as NaN for floats)."""
+    import rioxarray
+
+    arr = rioxarray.open_rasterio(path, chunks={"x": chunk, "y": chunk}, masked=True)
+    assert isinstance(arr, xr.DataArray)
+    return arr.squeeze("band", drop=True)
 
 
 # ----------------------------------------------------------------------------- manifest
