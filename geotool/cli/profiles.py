@@ -1,0 +1,50 @@
+"""``geotool profiles``: list the built-in suitability profiles, show or check one."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("profiles", invoke_without_command=True)
+@click.pass_context
+def profiles(ctx: click.Context) -> None:
+    """List the built-in suitability profiles (or use a subcommand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from geotool.profiles import describe_builtins
+
+    rows = describe_builtins()
+    width = max(len(name) for name, _ in rows)
+    for name, description in rows:
+        click.echo(f"{name.ljust(width)}  {description}")
+    click.echo("\nShow one: geotool profiles show NAME  (copy it, edit it, pass the path)")
+
+
+@profiles.command("show")
+@click.argument("name")
+def show(name: str) -> None:
+    """Print a profile's TOML (a built-in NAME or a file path)."""
+    from geotool.profiles import read_profile_source
+
+    _, text, _ = read_profile_source(name)
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+@profiles.command("check")
+@click.argument("name")
+def check(name: str) -> None:
+    """Validate a profile (built-in NAME or file path) and summarise it."""
+    from geotool.suitability import load_profile
+
+    p = load_profile(name)
+    click.echo(f"{p.name}: {p.description}")
+    click.echo(f"  constraints: {len(p.constraints)}")
+    for c in p.constraints:
+        click.echo(f"    {c.name}: {c.describe()}")
+    method = p.weighting.method
+    cr = getattr(p.weighting, "consistency_ratio", None)
+    extra = f", CR = {cr:.3f}" if cr is not None else ""
+    click.echo(f"  criteria ({method} weights{extra}; {p.aggregation.method} aggregation):")
+    for cr in p.criteria:
+        click.echo(f"    {cr.name}: {cr.variable} [{cr.units}] weight {p.weights[cr.name]:.3f}")
+    click.echo("  vector layers: " + ", ".join(r.key for r in p.vector_requests()))

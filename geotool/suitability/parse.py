@@ -1,0 +1,395 @@
+"""Parse profile TOML tables into typed specs, rejecting every bad key with its name.
+
+The functions here turn the plain dicts of a profile file (after study overrides are merged,
+see :mod:`geotool.suitability.overrides`) into the dataclasses of
+:mod:`geotool.suitability.specs`. Every error is a :class:`geotool.errors.ConfigError` whose
+``where`` is ``<file>: <key path>``, e.g. ``windfarm.toml: criteria.wind.high``.
+
+Examples
+--------
+>>> c = parse_criterion("wind", {"layer": "wind_speed_hub", "membership": "linear",
+...                              "low": 5.6, "high": 7.5}, "demo.toml")
+>>> c.membership
+Linear(low=5.6, high=7.5, direction='increasing', kind='linear')
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any, get_args
+
+import numpy as np
+
+from geotool.errors import ConfigError, UnknownNameError
+from geotool.suitability.specs import (
+    Categorical,
+    ClassConstraint,
+    ClassMode,
+    Constraint,
+    Criterion,
+    Direction,
+    ExcludeSide,
+    Gaussian,
+    Linear,
+    Membership,
+    MinAreaConstraint,
+    RangeConstraint,
+    Sigmoid,
+    Step,
+    Trapezoid,
+    VectorConstraint,
+)
+
+DERIVED_LAYERS: dict[str, str] = {
+    "wind_speed_hub": "m/s",
+    "air_density": "kg/m3",
+    "wind_capacity_factor": "1",
+    "wind_power_density": "W/m2",
+    "wind_energy_mwh_per_mw": "MWh/MW/yr",
+    "pv_yield": "kWh/kWp/yr",
+    "slope": "degree",
+    "aspect": "degree",
+    "temperature_at_depth": "degC",
+    "geothermal_use_class": "1",
+    "free_cooling_hours": "h/yr",
+    "pue": "1",
+    "latency_ms": "ms",
+    "green_energy_gwh_per_yr_within_radius": "GWh/yr",
+}
+"""Derived physical layers a criterion may read, with units — the names and units of
+``geotool.resources.derive.DERIVED_LAYERS`` (kept here so that parsing a profile does not
+import the resource models)."""
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MEMBERSHIP_KEYS: dict[str, tuple[str, ...]] = {
+    "linear": ("low", "high", "direction"),
+    "sigmoid": ("midpoint", "scale", "direction"),
+    "trapezoid": ("a", "b", "c", "d"),
+    "gaussian": ("center", "sigma"),
+    "step": ("thresholds", "values"),
+    "categorical": ("table", "default"),
+}
+MEMBERSHIP_KINDS = tuple(_MEMBERSHIP_KEYS)
+CONSTRAINT_KINDS = ("range", "classes", "vector", "min_area")
+
+
+class Table:
+    """Strict reader of one TOML table: typed ``take``, then ``finish`` rejects leftovers."""
+
+    def __init__(self, raw: Any, where: str, *, top: bool = False) -> None:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"expected a table, got {type(raw).__name__}", where=where)
+        self.raw = dict(raw)
+        self.where = where
+        self.prefix = f"{where}: " if top else f"{where}."
+        self.used: set[str] = set()
+
+    def at(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def has(self, key: str) -> bool:
+        return key in self.raw
+
+    def get(self, key: str) -> Any:
+        self.used.add(key)
+        return self.raw.get(key)
+
+    def number(self, key: str, default: float | None = None, *, required: bool = False) -> Any:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise ConfigError("missing number", where=self.at(key), fix=f"add {key} = ...")
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"expected a number, got {value!r}", where=self.at(key))
+        if not np.isfinite(value):
+            raise ConfigError(f"expected a finite number, got {value!r}", where=self.at(key))
+        return float(value)
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise ConfigError("missing text", where=self.at(key), fix=f'add {key} = "..."')
+            return default
+        if not isinstance(value, str):
+            raise ConfigError(f"expected text, got {value!r}", where=self.at(key))
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise ConfigError(f"expected true or false, got {value!r}", where=self.at(key))
+        return value
+
+    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> Any:
+        value = self.get(key)
+        if value is None:
+            if default is None:
+                raise ConfigError(
+                    "missing choice", where=self.at(key), fix=f"one of: {', '.join(options)}"
+                )
+            return default
+        if value not in options:
+            raise ConfigError(
+                f"unknown value {value!r}", where=self.at(key), fix=f"one of: {', '.join(options)}"
+            )
+        return value
+
+    def numbers(self, key: str, *, required: bool = True) -> tuple[float, ...] | None:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise ConfigError("missing list", where=self.at(key), fix=f"add {key} = [...]")
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(f"expected a list of numbers, got {value!r}", where=self.at(key))
+        return tuple(float(v) for v in value)
+
+    def finish(self, allowed: tuple[str, ...] | None = None) -> None:
+        unknown = [k for k in self.raw if k not in self.used]
+        if unknown:
+            key = unknown[0]
+            options = allowed if allowed is not None else tuple(sorted(self.used))
+            close = difflib.get_close_matches(key, list(options), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(options)}"
+            raise ConfigError(f"unknown key {key!r}", where=self.at(key), fix=hint)
+
+
+def check_name(name: str, where: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"name {name!r} is not an identifier",
+            where=where,
+            fix="use letters, digits and underscores, starting with a letter",
+        )
+    return name
+
+
+def _catalog() -> dict[str, Any]:
+    from geotool.catalog import load_catalog
+
+    return load_catalog()
+
+
+def _unknown_layer(name: str, options: list[str], where: str, what: str) -> UnknownNameError:
+    close = difflib.get_close_matches(name, options, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"{what}: {', '.join(sorted(options))}"
+    return UnknownNameError(f"unknown layer {name!r}", where=where, fix=hint)
+
+
+def raster_units(layer: str, where: str, *, categorical: bool | None = None) -> str:
+    """Units of a raster or derived layer; unknown names and wrong value kinds raise."""
+    if layer in DERIVED_LAYERS:
+        if categorical:
+            raise ConfigError(
+                f"layer {layer!r} is continuous", where=where, fix='use kind = "range"'
+            )
+        return DERIVED_LAYERS[layer]
+    cat = _catalog()
+    spec = cat.get(layer)
+    if spec is None or spec.kind != "raster":
+        options = [n for n, s in cat.items() if s.kind == "raster"] + list(DERIVED_LAYERS)
+        if layer.endswith("_distance_m") or (spec is not None and spec.kind == "vector"):
+            raise ConfigError(
+                f"{layer!r} is a vector layer or distance",
+                where=where,
+                fix='write distance_to = "<vector layer>" (and where = "...") instead',
+            )
+        raise _unknown_layer(layer, options, where, "raster and derived layers")
+    if categorical is not None and spec.categorical != categorical:
+        kind = "categorical" if spec.categorical else "continuous"
+        fix = 'use kind = "classes"' if spec.categorical else 'use kind = "range"'
+        raise ConfigError(f"layer {layer!r} is {kind}", where=where, fix=fix)
+    return str(spec.units)
+
+
+def check_vector_layer(layer: str, where_filter: str | None, where: str) -> None:
+    """A vector catalog layer, and a filter the loader can parse."""
+    cat = _catalog()
+    spec = cat.get(layer)
+    if spec is None or spec.kind != "vector":
+        options = [n for n, s in cat.items() if s.kind == "vector"]
+        raise _unknown_layer(layer, options, where, "vector layers")
+    if where_filter is not None:
+        from geotool.io.vector import parse_filter
+
+        try:
+            parse_filter(where_filter)
+        except ConfigError as exc:
+            raise ConfigError(exc.what, where=f"{where} where", fix=exc.fix) from exc
+
+
+def parse_membership(t: Table) -> Membership:
+    """The ``membership = "..."`` key and its parameters, validated by a trial evaluation."""
+    kind = t.choice("membership", MEMBERSHIP_KINDS)
+    direction: Direction = t.choice("direction", get_args(Direction), "increasing")
+    spec: Membership
+    if kind == "linear":
+        spec = Linear(t.number("low", required=True), t.number("high", required=True), direction)
+    elif kind == "sigmoid":
+        spec = Sigmoid(
+            t.number("midpoint", required=True), t.number("scale", required=True), direction
+        )
+    elif kind == "trapezoid":
+        a, b, c, d = (t.number(k, required=True) for k in ("a", "b", "c", "d"))
+        spec = Trapezoid(a, b, c, d)
+    elif kind == "gaussian":
+        spec = Gaussian(t.number("center", required=True), t.number("sigma", required=True))
+    elif kind == "step":
+        spec = Step(t.numbers("thresholds") or (), t.numbers("values") or ())
+    else:
+        spec = Categorical(_class_table(t), t.number("default", 0.0))
+    if kind in ("trapezoid", "gaussian", "step", "categorical") and t.has("direction"):
+        raise ConfigError(
+            f"{kind} membership has no direction", where=t.at("direction"), fix="remove the key"
+        )
+    try:
+        spec(np.zeros(1))
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=t.where) from exc
+    return spec
+
+
+def _class_table(t: Table) -> Mapping[int, float]:
+    raw = t.get("table")
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(
+            "categorical membership needs a table", where=t.at("table"), fix="table = {20 = 1.0}"
+        )
+    table: dict[int, float] = {}
+    for key, value in raw.items():
+        try:
+            code = int(str(key))
+        except ValueError as exc:
+            raise ConfigError(f"class code {key!r} is not an integer", where=t.at("table")) from exc
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"membership {value!r} is not a number", where=t.at(f"table.{key}"))
+        table[code] = float(value)
+    return MappingProxyType(table)
+
+
+def parse_criterion(name: str, raw: Any, origin: str) -> Criterion:
+    """One ``[criteria.<name>]`` table."""
+    t = Table(raw, f"{origin}: criteria.{check_name(name, f'{origin}: criteria')}")
+    layer = t.text("layer")
+    distance_to = t.text("distance_to")
+    where_filter = t.text("where")
+    if (layer is None) == (distance_to is None):
+        raise ConfigError(
+            "give exactly one of layer and distance_to",
+            where=t.where,
+            fix='layer = "<raster or derived layer>" or distance_to = "<vector layer>"',
+        )
+    if layer is not None:
+        if where_filter is not None:
+            raise ConfigError(
+                "where filters apply to distance_to only", where=t.at("where"), fix="remove it"
+            )
+        units = raster_units(layer, t.at("layer"))
+    else:
+        check_vector_layer(distance_to, where_filter, t.at("distance_to"))
+        units = "m"
+    given_units = t.text("units")
+    if given_units is not None and given_units != units:
+        raise ConfigError(
+            f"units {given_units!r} differ from the layer's {units!r}",
+            where=t.at("units"),
+            fix=f"give the membership parameters in {units}",
+        )
+    spec = parse_membership(t)
+    source = t.text("source", "")
+    t.finish(
+        ("layer", "distance_to", "where", "units", "source", "membership")
+        + _MEMBERSHIP_KEYS[spec.kind]
+    )
+    return Criterion(name, spec, layer, distance_to, where_filter, units, source)
+
+
+def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
+    """One ``[constraints.<name>]`` table; ``None`` when ``enabled = false``."""
+    t = Table(raw, f"{origin}: constraints.{check_name(name, f'{origin}: constraints')}")
+    kind = t.choice("kind", CONSTRAINT_KINDS)
+    enabled = t.flag("enabled", True)
+    source = t.text("source", "")
+    common = ("kind", "enabled", "source")
+    c: Constraint
+    if kind == "range":
+        layer = t.text("layer", required=True)
+        raster_units(layer, t.at("layer"), categorical=False)
+        lo, hi = t.number("min"), t.number("max")
+        if lo is None and hi is None:
+            raise ConfigError("give min, max or both", where=t.where, fix="e.g. max = 11.3")
+        if lo is not None and hi is not None and lo > hi:
+            raise ConfigError(f"min {lo} exceeds max {hi}", where=t.where)
+        c = RangeConstraint(
+            name,
+            layer,
+            lo,
+            hi,
+            t.flag("min_inclusive", True),
+            t.flag("max_inclusive", True),
+            source,
+        )
+        t.finish((*common, "layer", "min", "max", "min_inclusive", "max_inclusive"))
+    elif kind == "classes":
+        layer = t.text("layer", required=True)
+        raster_units(layer, t.at("layer"), categorical=True)
+        excl, allow = t.numbers("exclude", required=False), t.numbers("allow", required=False)
+        if (excl is None) == (allow is None):
+            raise ConfigError(
+                "give exactly one of exclude and allow", where=t.where, fix="exclude = [50, 80]"
+            )
+        codes = excl if excl is not None else allow
+        assert codes is not None
+        if not codes or any(v != int(v) for v in codes):
+            raise ConfigError("class codes must be a non-empty list of integers", where=t.where)
+        mode: ClassMode = "exclude" if excl is not None else "allow"
+        c = ClassConstraint(name, layer, frozenset(int(v) for v in codes), mode, source)
+        t.finish((*common, "layer", "exclude", "allow"))
+    elif kind == "vector":
+        layer = t.text("layer", required=True)
+        where_filter = t.text("where")
+        check_vector_layer(layer, where_filter, t.at("layer"))
+        buffer_m = t.number("buffer_m", 0.0)
+        if buffer_m < 0:
+            raise ConfigError(f"buffer_m must be ≥ 0, got {buffer_m}", where=t.at("buffer_m"))
+        side: ExcludeSide = t.choice("exclude", get_args(ExcludeSide), "inside")
+        c = VectorConstraint(name, layer, where_filter, buffer_m, side, source)
+        t.finish((*common, "layer", "where", "buffer_m", "exclude"))
+    else:
+        area = t.number("min_area_km2", required=True)
+        if area <= 0:
+            raise ConfigError(f"min_area_km2 must be > 0, got {area}", where=t.at("min_area_km2"))
+        conn = t.get("connectivity")
+        if conn is None:
+            conn = 8
+        if conn not in (4, 8) or isinstance(conn, bool):
+            raise ConfigError(
+                f"connectivity must be 4 or 8, got {conn!r}", where=t.at("connectivity")
+            )
+        c = MinAreaConstraint(name, area, conn, source)
+        t.finish((*common, "min_area_km2", "connectivity"))
+    return c if enabled else None
+
+
+def parse_judgement(value: Any, where: str) -> float:
+    """An AHP matrix entry: a number or a fraction written as text (``"1/3"``)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"expected a number, got {value!r}", where=where)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(Fraction(value.replace(" ", "")))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ConfigError(f"cannot read {value!r} as a number", where=where) from exc
+    raise ConfigError(f"expected a number or a fraction, got {value!r}", where=where)
