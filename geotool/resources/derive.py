@@ -1,0 +1,298 @@
+"""All derived physical layers a stack's inputs allow, computed lazily.
+
+``derive(stack)`` looks at which catalog layers the stack holds and returns a new
+``xarray.Dataset`` with every derived layer it can build (see :data:`DERIVED_LAYERS`); a layer
+whose inputs are missing is simply absent. Nothing is computed until the caller asks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+from pyproj import CRS, Transformer
+
+from geotool.errors import CRSError, InputError
+from geotool.resources import datacenter, geothermal, solar, terrain, turbines, wind
+from geotool.resources._array import apply_pointwise
+from geotool.resources.atmosphere import ISA_LAPSE_K_PER_M, ISA_RHO0
+from geotool.resources.config import ResourceConfig
+
+# name -> (units, long_name)
+DERIVED_LAYERS: dict[str, tuple[str, str]] = {
+    "wind_speed_hub": ("m/s", "annual mean wind speed at hub height"),
+    "air_density": ("kg/m3", "annual mean air density at hub height"),
+    "wind_capacity_factor": ("1", "gross wind turbine capacity factor"),
+    "wind_power_density": ("W/m2", "mean wind power density at hub height"),
+    "wind_energy_mwh_per_mw": ("MWh/MW/yr", "annual wind energy per installed MW"),
+    "pv_yield": ("kWh/kWp/yr", "PV specific yield"),
+    "slope": ("degree", "terrain slope"),
+    "aspect": ("degree", "terrain aspect (downslope direction, clockwise from grid north)"),
+    "temperature_at_depth": ("degC", "rock temperature at the geothermal target depth"),
+    "geothermal_use_class": ("1", "geothermal use class (0 heat pump .. 4 power)"),
+    "free_cooling_hours": ("h/yr", "hours per year suitable for economiser cooling"),
+    "pue": ("1", "estimated annual power usage effectiveness"),
+    "latency_ms": ("ms", "round-trip fibre latency to the nearest demand centre"),
+    "green_energy_gwh_per_yr_within_radius": (
+        "GWh/yr",
+        "wind + PV technical potential within the green-power radius",
+    ),
+}
+"""Every layer :func:`derive` can produce, with its units and long name."""
+
+# WorldCover classes where neither wind nor PV farms are built for the green-energy
+# potential: built-up (50), snow/ice (70), water (80), wetland (90), mangroves (95).
+NOT_BUILDABLE_LAND_COVER = (50, 70, 80, 90, 95)
+
+
+def derive(stack: xr.Dataset, config: ResourceConfig | None = None) -> xr.Dataset:
+    """Compute every derived layer the stack's variables allow, lazily.
+
+    Parameters
+    ----------
+    stack
+        The analysis stack: dims ``("y", "x")``, x/y pixel centres in the grid CRS (from
+        ``attrs["grid"]`` or ``stack.rio.crs``), catalog variable names.
+    config
+        Parameters (turbine, hub height, depth, PR, radius, ...); defaults when ``None``.
+
+    Returns
+    -------
+    A Dataset of float32 layers named as in :data:`DERIVED_LAYERS`, each with ``units`` and
+    ``long_name`` attributes; ``attrs["resource_config"]`` records the parameters.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"air_temperature": (("y", "x"), np.full((2, 2), 12.0))},
+    ...                 coords={"x": [500.0, 600.0], "y": [1100.0, 1000.0]})
+    >>> sorted(derive(ds).data_vars)
+    ['free_cooling_hours', 'pue']
+    """
+    cfg = config or ResourceConfig()
+    if "x" not in stack.dims or "y" not in stack.dims:
+        raise InputError(
+            f"stack dims are {tuple(stack.dims)}, not ('y', 'x')",
+            where="stack",
+            fix="build the stack with geotool.stack.load_stack",
+        )
+    have = {str(name) for name in stack.data_vars}
+    out: dict[str, Any] = {}
+    notes: list[str] = []
+
+    _wind(stack, cfg, have, out, notes)
+    _solar(stack, cfg, have, out, notes)
+    if "dem" in have:
+        crs = _stack_crs(stack)
+        out["slope"] = terrain.slope_degrees(stack["dem"], crs=crs)
+        out["aspect"] = terrain.aspect_degrees(stack["dem"], crs=crs)
+    _geothermal(stack, cfg, have, out, notes)
+    _datacenter(stack, cfg, have, out, notes)
+    _green_energy(stack, cfg, have, out, notes)
+
+    result = xr.Dataset(coords={"y": stack["y"], "x": stack["x"]})
+    for name, arr in out.items():
+        units, long_name = DERIVED_LAYERS[name]
+        layer = arr.astype(np.float32).rename(name)
+        layer.attrs = {"units": units, "long_name": long_name, **_extra_attrs(arr)}
+        result[name] = layer.transpose("y", "x")
+    result.attrs = {k: v for k, v in stack.attrs.items() if k == "grid"}
+    result.attrs["resource_config"] = cfg.to_dict()
+    result.attrs["notes"] = notes
+    return result
+
+
+def _extra_attrs(arr: Any) -> dict[str, Any]:
+    keep = ("turbine", "flag_meanings", "radius_m", "source", "depth_m")
+    return {k: v for k, v in getattr(arr, "attrs", {}).items() if k in keep}
+
+
+def _stack_crs(stack: xr.Dataset) -> CRS:
+    grid = stack.attrs.get("grid")
+    if grid is not None and getattr(grid, "crs", None) is not None:
+        return CRS.from_user_input(grid.crs)
+    try:
+        import rioxarray  # noqa: F401
+
+        found = stack.rio.crs
+    except Exception:
+        found = None
+    if found is None:
+        raise CRSError(
+            "the stack has no CRS, so slopes and latitudes cannot be computed",
+            where="stack",
+            fix='set stack.attrs["grid"] (geotool.grid.Grid) or stack.rio.write_crs(...)',
+        )
+    return CRS.from_user_input(found)
+
+
+def _latitude(stack: xr.Dataset, like: xr.DataArray) -> xr.DataArray:
+    """Latitude of every pixel centre, lazily and chunked like ``like``."""
+    crs = _stack_crs(stack)
+    xs, ys = stack["x"].values, stack["y"].values
+    x_data: Any = xs
+    y_data: Any = ys
+    if isinstance(like.data, da.Array):
+        chunks = dict(zip(like.dims, like.data.chunks, strict=True))
+        x_data = da.from_array(xs, chunks=(chunks["x"],))
+        y_data = da.from_array(ys, chunks=(chunks["y"],))
+    x = xr.DataArray(x_data, dims="x", coords={"x": xs})
+    y = xr.DataArray(y_data, dims="y", coords={"y": ys})
+    lat = apply_pointwise(_latitude_kernel, x, y, kwargs={"crs_wkt": crs.to_wkt()})
+    return lat.transpose("y", "x")
+
+
+def _latitude_kernel(x: np.ndarray, y: np.ndarray, *, crs_wkt: str) -> np.ndarray:
+    to_ll = Transformer.from_crs(CRS.from_wkt(crs_wkt), "EPSG:4326", always_xy=True)
+    xb, yb = np.broadcast_arrays(x, y)
+    _, lat = to_ll.transform(xb, yb)
+    return np.asarray(lat, dtype=float)
+
+
+def _wind(
+    stack: xr.Dataset, cfg: ResourceConfig, have: set[str], out: dict[str, Any], notes: list[str]
+) -> None:
+    if "dem" in have:
+        temp = None
+        if "air_temperature" in have:  # 2 m air temperature lapsed to hub height (ISA rate)
+            temp = stack["air_temperature"] - ISA_LAPSE_K_PER_M * cfg.hub_height_m
+        out["air_density"] = wind.air_density(stack["dem"] + cfg.hub_height_m, temp)
+    if "wind_speed_100m" not in have:
+        return
+    v_ref = stack["wind_speed_100m"]
+    h_ref, h_hub = cfg.wind_reference_height_m, cfg.hub_height_m
+    if cfg.shear_alpha is not None:
+        hub = wind.wind_at_height(v_ref, h_ref, h_hub, alpha=cfg.shear_alpha)
+    elif "land_cover" in have:
+        hub = wind.wind_at_height(v_ref, h_ref, h_hub, land_cover=stack["land_cover"])
+        notes.append("wind shear: log law with WorldCover roughness (Wieringa 1992 classes)")
+    else:
+        hub = wind.wind_at_height(v_ref, h_ref, h_hub)
+        notes.append("wind shear: power law, alpha = 1/7")
+    out["wind_speed_hub"] = hub
+    k = stack["weibull_k"] if "weibull_k" in have else cfg.weibull_k
+    rho = out.get("air_density", ISA_RHO0)
+    if "air_density" not in out:
+        notes.append("no dem: wind capacity factor at standard air density 1.225 kg/m3")
+    out["wind_capacity_factor"] = turbines.capacity_factor(
+        hub, cfg.turbine, weibull_k=k, air_density=rho
+    )
+    out["wind_power_density"] = turbines.power_density(hub, k, rho)
+    energy = out["wind_capacity_factor"] * (turbines.HOURS_PER_YEAR * (1.0 - cfg.wind_losses))
+    energy.attrs = {"turbine": cfg.turbine}
+    out["wind_energy_mwh_per_mw"] = energy
+
+
+def _solar(
+    stack: xr.Dataset, cfg: ResourceConfig, have: set[str], out: dict[str, Any], notes: list[str]
+) -> None:
+    if "pvout" in have:
+        pv = stack["pvout"].copy()
+        pv.attrs = {"source": "pvout layer (used as given)"}
+        out["pv_yield"] = pv
+    elif "ghi" in have:
+        temp = stack["air_temperature"] if "air_temperature" in have else None
+        if temp is None:
+            notes.append("no air_temperature: PV yield without temperature losses")
+        out["pv_yield"] = solar.pv_specific_yield(
+            stack["ghi"],
+            _latitude(stack, stack["ghi"]),
+            temperature_c=temp,
+            tilt="optimal" if cfg.pv_tilt == "optimal" else float(cfg.pv_tilt),
+            azimuth=cfg.pv_azimuth,
+            performance_ratio=cfg.performance_ratio,
+        )
+        out["pv_yield"].attrs["source"] = "ghi via pvlib synthetic-year model"
+
+
+def _geothermal(
+    stack: xr.Dataset, cfg: ResourceConfig, have: set[str], out: dict[str, Any], notes: list[str]
+) -> None:
+    if "air_temperature" in have:
+        surface: Any = stack["air_temperature"]
+    elif cfg.surface_temp_c is not None:
+        surface = cfg.surface_temp_c
+    else:
+        return
+    if "geothermal_gradient" in have:
+        t = geothermal.temperature_at_depth(
+            surface, cfg.geothermal_depth_m, gradient_c_per_km=stack["geothermal_gradient"]
+        )
+    elif "heat_flow" in have:
+        t = geothermal.temperature_at_depth(
+            surface,
+            cfg.geothermal_depth_m,
+            heat_flow_mw_m2=stack["heat_flow"],
+            conductivity_w_mk=cfg.conductivity_w_mk,
+        )
+    else:
+        return
+    if not isinstance(t, xr.DataArray):  # scalar surface and no raster: nothing spatial
+        return
+    t.attrs["depth_m"] = cfg.geothermal_depth_m
+    out["temperature_at_depth"] = t
+    out["geothermal_use_class"] = geothermal.use_class(t)
+
+
+def _datacenter(
+    stack: xr.Dataset, cfg: ResourceConfig, have: set[str], out: dict[str, Any], notes: list[str]
+) -> None:
+    if "air_temperature" in have:
+        hours = datacenter.free_cooling_hours(
+            stack["air_temperature"],
+            annual_amplitude_c=cfg.annual_amplitude_c,
+            daily_amplitude_c=cfg.daily_amplitude_c,
+            supply_temp_c=cfg.supply_temp_c,
+            approach_c=cfg.approach_c,
+        )
+        out["free_cooling_hours"] = hours
+        out["pue"] = datacenter.pue_estimate(
+            hours, pue_free_cooling=cfg.pue_free_cooling, pue_mechanical=cfg.pue_mechanical
+        )
+    if "demand_centres_distance_m" in have:
+        out["latency_ms"] = datacenter.latency_ms(
+            stack["demand_centres_distance_m"] / 1000.0, route_factor=cfg.route_factor
+        )
+        notes.append("latency_ms is capped where demand_centres_distance_m is capped")
+
+
+def _green_energy(
+    stack: xr.Dataset, cfg: ResourceConfig, have: set[str], out: dict[str, Any], notes: list[str]
+) -> None:
+    parts = []
+    if "wind_energy_mwh_per_mw" in out:  # MWh/MW/yr × MW/km² = MWh/km²/yr
+        parts.append(
+            out["wind_energy_mwh_per_mw"].fillna(0.0) * cfg.wind_capacity_density_mw_per_km2
+        )
+    if "pv_yield" in out:  # kWh/kWp/yr = MWh/MW/yr
+        parts.append(out["pv_yield"].fillna(0.0) * cfg.pv_capacity_density_mw_per_km2)
+    if not parts:
+        return
+    density = sum(parts[1:], parts[0])  # MWh per km² per year
+    if "land_cover" in have:
+        density = density.where(~stack["land_cover"].isin(NOT_BUILDABLE_LAND_COVER), 0.0)
+    if "protected_areas_mask" in have:
+        density = density.where(stack["protected_areas_mask"] != 1, 0.0)
+    crs = _stack_crs(stack)
+    if not crs.is_projected:
+        raise CRSError(
+            f"the stack CRS {crs.name} is not projected",
+            where="stack",
+            fix="derive needs a metric analysis grid (e.g. UTM)",
+        )
+    if stack.sizes["x"] < 2 or stack.sizes["y"] < 2:
+        return
+    unit = float(crs.axis_info[0].unit_conversion_factor or 1.0) if crs.axis_info else 1.0
+    dx = abs(float(stack["x"][1] - stack["x"][0])) * unit
+    dy = abs(float(stack["y"][1] - stack["y"][0])) * unit
+    pixel_km2 = dx * dy / 1e6
+    per_pixel = density * pixel_km2 / 1000.0  # GWh/yr per pixel
+    out["green_energy_gwh_per_yr_within_radius"] = datacenter.energy_within_radius(
+        per_pixel, cfg.green_radius_m, (dx, dy)
+    )
+    notes.append(
+        f"green energy: {cfg.wind_capacity_density_mw_per_km2} MW/km2 wind + "
+        f"{cfg.pv_capacity_density_mw_per_km2} MW/km2 PV on buildable land within "
+        f"{cfg.green_radius_m / 1000:g} km"
+    )
