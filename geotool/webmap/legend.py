@@ -1,0 +1,160 @@
+"""Legend specs (plain data) and their escaped HTML.
+
+branca's ``ColorMap`` legend draws with d3 loaded from a CDN and writes its caption unescaped, so
+a legend here is a small spec turned into self-contained HTML (a CSS gradient or colour swatches)
+that :mod:`geotool.webmap.folium_map` puts in a Leaflet control tied to its layer.
+
+Examples
+--------
+>>> leg = continuous_legend("Score", "viridis", 0.0, 1.0)
+>>> leg.colors[0], leg.colors[-1]
+('#440154', '#fde725')
+>>> "linear-gradient" in legend_html(leg)
+True
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from geotool.webmap.compositions import ClassStyle
+
+# 11 stops (every 10 %) reproduce matplotlib's perceptual maps in a CSS gradient without visible
+# banding; CSS interpolates linearly in sRGB between stops.
+GRADIENT_STOPS = 11
+TICKS = 5
+
+
+@dataclass(frozen=True)
+class ContinuousLegend:
+    """A colour bar: title, value range and evenly spaced colour stops (hex)."""
+
+    title: str
+    vmin: float
+    vmax: float
+    colors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CategoricalLegend:
+    """Colour swatches: title and (label, hex colour) entries."""
+
+    title: str
+    entries: tuple[tuple[str, str], ...]
+
+
+Legend = ContinuousLegend | CategoricalLegend
+
+
+def continuous_legend(title: str, cmap: str, vmin: float, vmax: float) -> ContinuousLegend:
+    """Legend of a matplotlib colormap stretched over ``vmin..vmax``."""
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    table = matplotlib.colormaps[cmap]
+    colors = tuple(str(to_hex(table(x))) for x in np.linspace(0.0, 1.0, GRADIENT_STOPS))
+    return ContinuousLegend(title=title, vmin=float(vmin), vmax=float(vmax), colors=colors)
+
+
+def classes_legend(title: str, classes: tuple[ClassStyle, ...]) -> CategoricalLegend:
+    """Legend of a class raster, in the order the composition lists the classes."""
+    return CategoricalLegend(title=title, entries=tuple((c.label, c.color) for c in classes))
+
+
+def format_number(value: float) -> str:
+    """Short human number: thousands separators, about three significant digits.
+
+    >>> format_number(12345.678), format_number(12.345), format_number(0.123456)
+    ('12,346', '12.3', '0.123')
+    """
+    if value != value:  # NaN
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:.3g}"
+
+
+def legend_html(legend: Legend) -> str:
+    """Self-contained, escaped HTML of a legend (no scripts, no external resources)."""
+    title = f'<div class="geotool-legend-title">{html.escape(legend.title)}</div>'
+    if isinstance(legend, CategoricalLegend):
+        rows = "".join(
+            f'<div class="geotool-legend-row"><span class="geotool-swatch" '
+            f'style="background:{html.escape(color)}"></span>{html.escape(label)}</div>'
+            for label, color in legend.entries
+        )
+        return title + rows
+    stops = ", ".join(html.escape(c) for c in legend.colors)
+    step = (legend.vmax - legend.vmin) / (TICKS - 1)
+    ticks = "".join(
+        f"<span>{html.escape(format_number(legend.vmin + i * step))}</span>" for i in range(TICKS)
+    )
+    return (
+        title
+        + f'<div class="geotool-ramp" style="background:linear-gradient(to right, {stops})"></div>'
+        + f'<div class="geotool-ticks">{ticks}</div>'
+    )
+
+
+def _class_label(text: str) -> str:
+    kind, _, name = text.partition(":")
+    name = name.replace("_", " ")
+    if kind == "constraint" and name:
+        return f"excluded: {name}"
+    if kind == "criterion" and name:
+        return f"limited by {name}"
+    return text.replace("_", " ")
+
+
+def manifest_classes(
+    manifest: dict[str, Any],
+    key: str,
+    profile: str | None,
+    cmap: str,
+    values: np.ndarray,
+) -> tuple[ClassStyle, ...]:
+    """Class styles from a ``{code: label}`` table in the manifest (e.g. ``limiting_codes``).
+
+    The table is ``manifest[key][profile]`` (or ``manifest[key]`` when it maps codes directly).
+    Negative codes mean no data and stay transparent; colours cycle through ``cmap`` (use a
+    qualitative map such as ``tab10``). Without a table the codes found in the raster are
+    shown as "class N".
+
+    >>> m = {"limiting_codes": {"windfarm": {"-1": "nodata", "0": "none",
+    ...      "1": "constraint:protected_areas", "2": "criterion:wind_speed"}}}
+    >>> [c.label for c in manifest_classes(m, "limiting_codes", "windfarm", "tab10", np.zeros(1))]
+    ['none', 'excluded: protected areas', 'limited by wind speed']
+    """
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    table = manifest.get(key) if key else None
+    if isinstance(table, dict) and profile is not None and isinstance(table.get(profile), dict):
+        table = table[profile]
+    items: list[tuple[int, str]] = []
+    if isinstance(table, dict):
+        for code, label in table.items():
+            try:
+                items.append((int(code), str(label)))
+            except (TypeError, ValueError):
+                continue
+    if not items:
+        codes = np.unique(values[np.isfinite(values)]).astype(int)
+        items = [(int(c), f"class {c}") for c in codes[:64]]
+    items = sorted(i for i in items if i[0] >= 0)
+    colors = matplotlib.colormaps[cmap]
+    n = getattr(colors, "N", 256)
+    return tuple(
+        ClassStyle(
+            value=code,
+            color=str(to_hex(colors(i % n if n <= 32 else i / max(len(items) - 1, 1)))),
+            label=_class_label(label),
+        )
+        for i, (code, label) in enumerate(items)
+    )

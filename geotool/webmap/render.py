@@ -1,0 +1,69 @@
+"""``render_map``: an output folder -> ``map.html``, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from geotool.webmap.compositions import load_composition
+from geotool.webmap.folium_map import render_html
+from geotool.webmap.model import build_model, check_outdir
+
+# 1600 px on the longer side: sharper than a 1920×1080 projector shows a county-sized overlay,
+# and at most 1600² × 1 byte per pixel as a palette PNG before compression.
+DEFAULT_MAX_SIZE = 1600
+
+
+def render_map(
+    outdir: Path,
+    *,
+    composition: str | Path = "overview",
+    max_size: int = DEFAULT_MAX_SIZE,
+    title: str | None = None,
+) -> Path:
+    """Render the interactive, offline web map of a pipeline output folder.
+
+    Parameters
+    ----------
+    outdir
+        Output folder of ``geotool run``/``geotool demo`` (holds ``score_<profile>.tif``).
+    composition
+        Built-in composition name (``overview``, ``windfarm``, ``compare``, ...) or a TOML path.
+    max_size
+        Longest side, in pixels, of every raster overlay.
+    title
+        Page title; defaults to the composition's title and the study name.
+
+    Returns
+    -------
+    Path
+        ``outdir / "map.html"``: one self-contained file that opens from disk without network.
+
+    Raises
+    ------
+    geotool.errors.InputError
+        The folder does not exist or holds no score rasters.
+    geotool.errors.ConfigError
+        The composition is unknown or invalid.
+
+    Examples
+    --------
+    >>> render_map(Path("demo-output"), composition="windfarm")  # doctest: +SKIP
+    PosixPath('demo-output/map.html')
+    """
+    outdir = Path(outdir)
+    check_outdir(outdir)
+    comp = load_composition(composition)
+    page = render_html(build_model(outdir, comp, max_size=max_size, title=title))
+    target = outdir / "map.html"
+    fd, tmp = tempfile.mkstemp(prefix=".map.html.", suffix=".tmp", dir=outdir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
