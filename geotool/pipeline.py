@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from geotool.catalog import load_catalog
 from geotool.io.outputs import OutputDir, file_record, write_cog
+from geotool.runner import RunOptions, RunResult, run_study, web_map
 from geotool.stack import load_region, load_stack, study_grid
 from geotool.study import Study
 
@@ -63,46 +65,58 @@ def align_study(study: Study, outdir: OutputDir, notes: list[str]) -> list[str]:
     return written
 
 
-def run_demo(
-    out: Path, *, region_file: Path | None = None, force: bool = False, quiet: bool = False
-) -> Path:
-    """Build the demo inputs into ``out/inputs`` and run every available stage into ``out``."""
-    from geotool.demo import build_demo
+def execute_run(
+    study: Study,
+    outdir: OutputDir,
+    options: RunOptions,
+    *,
+    command: str,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> RunResult:
+    """Run the pipeline into ``outdir`` and write ``manifest.json`` (and ``map.html``)."""
     from geotool.io.outputs import write_manifest
-    from geotool.study import load_study
 
     notes: list[str] = []
+    result = run_study(study, outdir, options, notes=notes, say=say)
+    region = load_region(study)
+    content = {
+        "command": command,
+        "synthetic": study.synthetic,
+        "study": study.to_dict(),
+        "grid": study_grid(study, region).to_dict(),
+        "inputs": inputs_record(study, relative_to=outdir.staging),
+        "profiles": result.profiles,
+        "options": {
+            "sensitivity": options.sensitivity,
+            "perturbation": options.perturbation,
+            "seed": options.seed,
+        },
+        **result.manifest,
+        "notes": notes,
+    }
+    write_manifest(outdir, content)
+    if options.web_map:
+        say("rendering map.html")
+        web_map(outdir, study.name)
+        write_manifest(outdir, content)  # again: now listing map.html and its timing
+    return result
+
+
+def run_demo(
+    out: Path,
+    *,
+    region_file: Path | None = None,
+    force: bool = False,
+    options: RunOptions | None = None,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> RunResult:
+    """Build the demo inputs into ``out/inputs`` and run the whole pipeline into ``out``."""
+    from geotool.demo import build_demo
+    from geotool.study import load_study
+
     with OutputDir(out, force=force) as outdir:
+        say("generating the demo region")
         with outdir.stage("demo inputs"):
             study_path = build_demo(outdir.path("inputs"), region_file=region_file)
         study = load_study(study_path)
-        aligned = align_study(study, _SubDir(outdir, "aligned"), notes)
-        region = load_region(study)
-        write_manifest(
-            outdir,
-            {
-                "command": "demo",
-                "synthetic": True,
-                "study": study.to_dict(),
-                "grid": study_grid(study, region).to_dict(),
-                "inputs": inputs_record(study, relative_to=outdir.staging),
-                "aligned": aligned,
-                "notes": notes,
-            },
-        )
-    return out
-
-
-class _SubDir(OutputDir):
-    """A view of an OutputDir that writes below a subfolder and shares its timings."""
-
-    def __init__(self, parent: OutputDir, sub: str) -> None:  # no super(): shares staging
-        self.parent = parent
-        self.sub = sub
-        self.out = parent.out / sub
-        self.staging = parent.staging
-        self.started = parent.started
-        self.timings = parent.timings
-
-    def path(self, name: str) -> Path:
-        return self.parent.path(f"{self.sub}/{name}")
+        return execute_run(study, outdir, options or RunOptions(), command="demo", say=say)

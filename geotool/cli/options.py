@@ -31,3 +31,62 @@ force_option = click.option(
     "--force", is_flag=True, help="Replace files in an existing, non-empty output folder."
 )
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+
+
+def run_options(f: F) -> F:
+    """Options of ``run`` and ``demo``."""
+    decorators = [
+        click.option(
+            "--profile",
+            "profiles",
+            multiple=True,
+            help="Profile name or TOML path (repeatable); default: all built-in profiles.",
+        ),
+        click.option(
+            "--top",
+            type=click.IntRange(min=0),
+            default=5,
+            show_default=True,
+            help="Print the best N sites per profile.",
+        ),
+        click.option(
+            "--sensitivity",
+            type=click.IntRange(min=0),
+            default=0,
+            help="Monte Carlo weight perturbations for stability_<profile>.tif.",
+        ),
+        click.option(
+            "--perturbation",
+            type=click.FloatRange(0.0, 1.0, min_open=True),
+            default=0.2,
+            show_default=True,
+            help="± share of each weight perturbed.",
+        ),
+        click.option("--no-map", is_flag=True, help="Do not render map.html."),
+        click.option("--no-carbon", is_flag=True, help="Skip the forest carbon stage."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+def build_run_options(values: dict[str, Any], *, quiet: bool) -> Any:
+    from geotool.runner import RunOptions
+
+    return RunOptions(
+        profiles=tuple(values.get("profiles") or ()),
+        top=int(values.get("top") or 0),
+        sensitivity=int(values.get("sensitivity") or 0),
+        perturbation=float(values.get("perturbation") or 0.2),
+        carbon=not values.get("no_carbon", False),
+        web_map=not values.get("no_map", False),
+        quiet=quiet,
+    )
+
+
+def report_run(result: Any, out: Path, *, quiet: bool) -> None:
+    if quiet:
+        return
+    for name, table in result.top_tables.items():
+        click.echo(f"\n{name}: best sites\n{table}")
+    click.echo(f"\nwrote {', '.join(result.profiles)} to {out}")

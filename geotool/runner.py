@@ -1,0 +1,228 @@
+"""``geotool run``: the whole pipeline for a study, stage after stage, into one output folder.
+
+study → stack (+ derived resources) → per profile: score / limiting / stability COGs → sites and
+region summaries → forest carbon → web map → manifest. Each stage reads what the previous one
+wrote (score rasters are read back from their COGs), so no stage reaches back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from geotool.errors import ConfigError, GeotoolError
+from geotool.grid import Grid
+from geotool.io.outputs import OutputDir, RasterOutput, open_output, write_cogs
+from geotool.requests import VectorRequest
+from geotool.stack import REGION_ID_COLUMN, load_region, load_stack, study_grid
+from geotool.study import Study
+
+BUILTIN_PROFILES = ("datacenter", "windfarm", "solarfarm", "carbon_sink", "geothermal_heat")
+CARBON_LAYERS = ("biomass", "growing_stock", "forest_cover", "land_cover")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``geotool run`` was asked to do."""
+
+    profiles: tuple[str, ...] = ()
+    top: int = 0
+    sensitivity: int = 0
+    perturbation: float = 0.2
+    seed: int = 0
+    carbon: bool = True
+    web_map: bool = True
+    quiet: bool = False
+
+
+@dataclass
+class RunResult:
+    profiles: list[str] = field(default_factory=list)
+    top_tables: dict[str, str] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def selected_profiles(study: Study, names: Sequence[str]) -> list[str]:
+    """Profiles to run: those asked for, else the built-ins (plus study profiles given by path)."""
+    if names:
+        return list(dict.fromkeys(names))
+    return list(BUILTIN_PROFILES)
+
+
+def run_study(
+    study: Study,
+    outdir: OutputDir,
+    options: RunOptions,
+    *,
+    notes: list[str],
+    say: Callable[[str], None] = lambda _msg: None,
+) -> RunResult:
+    """Run every stage for ``study`` into ``outdir`` (the caller commits or discards it)."""
+    from geotool.resources import derive
+    from geotool.resources.config import ResourceConfig
+    from geotool.suitability import evaluate, limiting_codes, load_profile, stability
+
+    result = RunResult()
+    names = selected_profiles(study, options.profiles)
+    unknown_overrides = sorted(set(study.profiles) - set(names) - set(BUILTIN_PROFILES))
+    if unknown_overrides and not options.profiles:
+        raise ConfigError(
+            f"[profiles.{unknown_overrides[0]}] is not a built-in profile",
+            where=f"{study.path}: profiles.{unknown_overrides[0]}",
+            fix=f"built-ins: {', '.join(BUILTIN_PROFILES)}; or pass --profile PATH",
+        )
+    profiles = [load_profile(n, study.profiles.get(Path(n).stem)) for n in names]
+    result.profiles = [p.name for p in profiles]
+
+    with outdir.stage("load"):
+        region = load_region(study, notes)
+        grid = study_grid(study, region)
+        requests: list[VectorRequest] = [r for p in profiles for r in p.vector_requests()]
+        stack = load_stack(study, requests=requests, region=region, grid=grid, notes=notes)
+        config = _resource_config(study, ResourceConfig)
+        derived = derive(stack, config)
+        full = xr.merge([stack, derived], combine_attrs="override")
+        full.attrs["grid"] = grid
+
+    codes: dict[str, dict[int, str]] = {}
+    for profile in profiles:
+        say(f"scoring {profile.name}")
+        with outdir.stage(f"score:{profile.name}"):
+            ev = evaluate(full, profile)
+            outputs = [
+                RasterOutput(
+                    ev["score"],
+                    outdir.path(f"score_{profile.name}.tif"),
+                    tags={"profile": profile.name, "units": "1"},
+                ),
+                RasterOutput(
+                    ev["limiting"],
+                    outdir.path(f"limiting_{profile.name}.tif"),
+                    dtype="int16",
+                    nodata=-32768,
+                    categorical=True,
+                    tags={"profile": profile.name},
+                ),
+            ]
+            members = [str(v) for v in ev.data_vars if str(v).startswith("m_")]
+            for m in members:
+                outputs.append(RasterOutput(ev[m], outdir.path(f".work/{profile.name}/{m}.tif")))
+            if options.sensitivity > 0:
+                outputs.append(
+                    RasterOutput(
+                        stability(
+                            full,
+                            profile,
+                            options.sensitivity,
+                            perturbation=options.perturbation,
+                            seed=options.seed,
+                        ),
+                        outdir.path(f"stability_{profile.name}.tif"),
+                        tags={"profile": profile.name, "draws": options.sensitivity},
+                    )
+                )
+            write_cogs(outputs, grid)
+            codes[profile.name] = limiting_codes(profile)
+        with outdir.stage(f"sites:{profile.name}"):
+            evaluated = _read_back(outdir, profile.name, members, study.chunk)
+            table = _sites_and_regions(evaluated, profile, grid, region, full, outdir, study)
+            if options.top and table is not None:
+                from geotool.sites import format_top
+
+                result.top_tables[profile.name] = format_top(table, options.top)
+
+    if options.carbon and any(name in study.layers for name in CARBON_LAYERS):
+        with outdir.stage("carbon"):
+            _carbon(study, outdir, region, grid, notes)
+
+    _clean_work(outdir)
+    result.manifest = {"limiting_codes": codes, "resources": _asdict(config)}
+    return result
+
+
+def _resource_config(study: Study, cls: Any) -> Any:
+    try:
+        return cls.from_dict(study.resources)
+    except GeotoolError as exc:
+        raise type(exc)(exc.what, where=f"{study.path}: resources", fix=exc.fix) from None
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else {}
+
+
+def _read_back(outdir: OutputDir, name: str, members: list[str], chunk: int) -> xr.Dataset:
+    """The written score, limiting and membership rasters, lazily, as one Dataset."""
+    variables = {
+        "score": open_output(outdir.path(f"score_{name}.tif"), chunk=chunk),
+        "limiting": open_output(outdir.path(f"limiting_{name}.tif"), chunk=chunk),
+    }
+    for m in members:
+        variables[m] = open_output(outdir.path(f".work/{name}/{m}.tif"), chunk=chunk)
+    return xr.Dataset(variables)
+
+
+def _sites_and_regions(
+    evaluated: xr.Dataset,
+    profile: Any,
+    grid: Grid,
+    region: Any,
+    stack: xr.Dataset,
+    outdir: OutputDir,
+    study: Study,
+) -> Any:
+    from geotool.regions import summarise_regions, write_regions
+    from geotool.sites import extract_sites, write_sites
+
+    vectors = _site_vectors(study, grid)
+    sites = extract_sites(evaluated, profile, grid, regions=region, stack=stack, vectors=vectors)
+    write_sites(sites, outdir.staging, profile.name)
+    summary = summarise_regions(evaluated, sites, region, grid, profile=profile, stack=stack)
+    write_regions(summary, outdir.staging, profile.name)
+    return sites
+
+
+def _site_vectors(study: Study, grid: Grid) -> dict[str, Any]:
+    """Point layers some site metrics measure to (demand centres, substations)."""
+    from geotool.io.vector import read_vector
+
+    out: dict[str, Any] = {}
+    for name in ("demand_centres", "substations"):
+        if name in study.layers:
+            inp = study.layers[name]
+            out[name] = read_vector(inp.path, layer=inp.layer, crs=inp.crs).to_crs(grid.crs)
+    return out
+
+
+def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, notes: list[str]) -> None:
+    from geotool.carbon import CarbonConfig, run_carbon
+    from geotool.carbon.outputs import write_carbon_outputs
+
+    try:
+        config = CarbonConfig.from_dict(study.carbon)
+    except GeotoolError as exc:
+        raise type(exc)(exc.what, where=f"{study.path}: carbon", fix=exc.fix) from None
+    layers = [name for name in CARBON_LAYERS if name in study.layers]
+    stack = load_stack(study, layers=layers, region=region, grid=grid, notes=notes)
+    result = run_carbon(stack, region, None, config, region_id=REGION_ID_COLUMN)
+    write_carbon_outputs(result, outdir, grid)
+
+
+def web_map(outdir: OutputDir, title: str) -> None:
+    """``map.html`` of everything in the staging folder (needs ``manifest.json`` there)."""
+    from geotool.webmap import render_map
+
+    with outdir.stage("map"):
+        render_map(outdir.staging, title=title)
+
+
+def _clean_work(outdir: OutputDir) -> None:
+    import shutil
+
+    shutil.rmtree(outdir.staging / ".work", ignore_errors=True)

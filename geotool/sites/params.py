@@ -1,0 +1,133 @@
+"""Which metric family a profile gets, and its ``[sites]`` parameters read with checks.
+
+>>> from geotool.suitability import load_profile
+>>> metric_kind(load_profile("windfarm")), metric_columns("windfarm")
+('windfarm', ('capacity_mw', 'energy_gwh_per_yr'))
+"""
+
+from __future__ import annotations
+
+from geotool.errors import ConfigError
+from geotool.resources.turbines import TurbineInfo, turbine_info
+from geotool.sites.options import METRIC_KINDS, MetricKind, SiteOptions
+from geotool.suitability.specs import Profile
+
+HOURS_PER_YEAR = 8760.0
+GRID_EMISSION_FACTOR_TCO2_PER_MWH = 0.5703
+"""China's national grid average emission factor for 2022, published by the Ministry of
+Ecology and Environment in 2023 (环办气候函〔2023〕43号); used when the profile gives no
+``grid_emission_factor_tco2_per_mwh``."""
+
+_KIND_LAYERS: dict[str, MetricKind] = {
+    "wind_speed_hub": "windfarm",
+    "wind_capacity_factor": "windfarm",
+    "wind_speed_100m": "windfarm",
+    "pv_yield": "solarfarm",
+    "pvout": "solarfarm",
+    "latency_ms": "datacenter",
+    "pue": "datacenter",
+    "temperature_at_depth": "geothermal_heat",
+}
+
+
+def metric_kind(profile: Profile, options: SiteOptions | None = None) -> MetricKind | None:
+    """The metric family of a profile: the option, the name, a name prefix or its criteria.
+
+    >>> from geotool.suitability import load_profile
+    >>> metric_kind(load_profile("solarfarm"))
+    'solarfarm'
+    """
+    if options is not None and options.kind is not None:
+        return options.kind
+    for kind in METRIC_KINDS:
+        if profile.name == kind:
+            return kind
+    for kind in METRIC_KINDS:
+        if profile.name.startswith(kind):
+            return kind
+    for c in profile.criteria:
+        if c.layer in _KIND_LAYERS:
+            return _KIND_LAYERS[c.layer]
+    if "removal_tco2_per_ha_yr" in profile.sites.params:
+        return "carbon_sink"
+    return None
+
+
+def param_value(profile: Profile, key: str) -> float | None:
+    """A numeric ``[sites]`` parameter, or ``None`` when the profile does not set it."""
+    value = profile.sites.params.get(key)
+    return None if value is None else float(value)
+
+
+def required_param(profile: Profile, key: str, kind: str) -> float:
+    """A numeric ``[sites]`` parameter the ``kind`` metrics cannot do without."""
+    value = param_value(profile, key)
+    if value is None:
+        raise ConfigError(
+            f"the {kind} site metrics need {key}",
+            where=f"profile {profile.name}: [sites]",
+            fix=f"add {key} to [sites] (see the built-in {kind} profile)",
+        )
+    return value
+
+
+def profile_turbine(profile: Profile) -> TurbineInfo | None:
+    """Data sheet of the profile's ``turbine`` (windpowerlib library), if it names one."""
+    name = profile.sites.params.get("turbine")
+    return None if name is None else turbine_info(str(name))
+
+
+def wind_capacity_mode(profile: Profile, options: SiteOptions) -> str:
+    """``"density"`` or ``"layout"`` (see :class:`SiteOptions`)."""
+    if options.wind_capacity is not None:
+        return options.wind_capacity
+    return "density" if "capacity_density_mw_per_km2" in profile.sites.params else "layout"
+
+
+def capacity_density_mw_per_km2(
+    kind: MetricKind, profile: Profile, options: SiteOptions
+) -> float | None:
+    """Installable MW (MWp for PV) per km² of land, for area-based potentials.
+
+    Wind in layout mode: one turbine per lattice cell, ``P_rated / (5D × 7D)``.
+    """
+    if kind == "solarfarm":
+        return required_param(profile, "capacity_density_mw_per_km2", kind)
+    if kind != "windfarm":
+        return None
+    if wind_capacity_mode(profile, options) == "density":
+        return required_param(profile, "capacity_density_mw_per_km2", kind)
+    info = profile_turbine(profile)
+    if info is None:
+        raise ConfigError(
+            "turbine layout needs a turbine type",
+            where=f"profile {profile.name}: [sites] turbine",
+            fix='add turbine = "E-141/4200" (windpowerlib name) or capacity_density_mw_per_km2',
+        )
+    cross, down = options.layout_spacing_rotor_diameters
+    cell_km2 = cross * down * info.rotor_diameter_m**2 / 1e6
+    return info.nominal_power_mw / cell_km2
+
+
+def additive_columns(kind: MetricKind | None) -> tuple[str, ...]:
+    """Metric columns that add up over sites (summed per region)."""
+    return {
+        "windfarm": ("capacity_mw", "energy_gwh_per_yr"),
+        "solarfarm": ("capacity_mwp", "energy_gwh_per_yr"),
+        "datacenter": ("it_load_mw", "electricity_gwh_per_yr", "co2_t_per_yr"),
+        "carbon_sink": ("area_ha", "tco2e_per_yr", "tco2e_total"),
+        "geothermal_heat": ("mw_thermal",),
+        None: (),
+    }[kind]
+
+
+def metric_columns(kind: MetricKind | None) -> tuple[str, ...]:
+    """The headline metric columns of a family (for tables and region totals)."""
+    return {
+        "windfarm": ("capacity_mw", "energy_gwh_per_yr"),
+        "solarfarm": ("capacity_mwp", "energy_gwh_per_yr"),
+        "datacenter": ("it_load_mw", "latency_ms", "pue", "co2_t_per_yr"),
+        "carbon_sink": ("area_ha", "tco2e_per_yr", "tco2e_total"),
+        "geothermal_heat": ("temperature_c", "mw_thermal"),
+        None: (),
+    }[kind]

@@ -1,0 +1,313 @@
+"""Profile metrics of sites, recomputed independently (formulas, windpowerlib, shapely)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import xarray as xr
+from scipy.special import gamma
+from windpowerlib import WindTurbine
+
+from geotool.errors import ConfigError, InputError
+from geotool.grid import Grid
+from geotool.sites import extract_sites, site_metrics
+from geotool.sites.options import SiteOptions
+from geotool.suitability import evaluate, load_profile
+from geotool.suitability.specs import Aggregation, Criterion, DirectWeights, Linear
+
+CRS = "EPSG:32649"
+GRID = Grid.from_bounds((600_000, 2_750_000, 612_000, 2_760_000), 100, CRS)  # 100 x 120 px
+RECTS = (np.s_[10:40, 10:50], np.s_[60:75, 80:100])  # 3 x 4 km and 1.5 x 2 km
+RNG = np.random.default_rng(11)
+# [sites] parameters pinned here, so the tests do not follow edits of the built-in profiles
+PARAMS: dict[str, dict[str, Any]] = {
+    "windfarm": {
+        "capacity_density_mw_per_km2": 3.0,
+        "turbine": "E-141/4200",
+        "hub_height_m": 129.0,
+    },
+    "solarfarm": {"capacity_density_mw_per_km2": 87.0},
+    "datacenter": {
+        "it_load_density_mw_per_km2": 100.0,
+        "grid_emission_factor_tco2_per_mwh": 0.5703,
+    },
+    "carbon_sink": {},
+    "geothermal_heat": {"target_depth_m": 2000.0},
+}
+
+
+def _stack(
+    layers: dict[str, np.ndarray], attrs: dict[str, dict[str, Any]] | None = None
+) -> xr.Dataset:
+    ds = xr.Dataset(
+        {k: (("y", "x"), da.from_array(v.astype("float32"), chunks=40)) for k, v in layers.items()},
+        coords={"x": GRID.xs, "y": GRID.ys},
+        attrs={"grid": GRID},
+    )
+    for k, a in (attrs or {}).items():
+        ds[k].attrs.update(a)
+    return ds
+
+
+def _run(
+    kind: str,
+    layers: dict[str, np.ndarray],
+    *,
+    attrs: dict[str, dict[str, Any]] | None = None,
+    options: SiteOptions | None = None,
+    vectors: dict[str, gpd.GeoDataFrame] | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[gpd.GeoDataFrame, xr.Dataset]:
+    base = load_profile(kind)
+    spec = replace(
+        base.sites, threshold=0.5, top_share=None, min_separation_m=0.0, max_area_km2=None
+    )
+    spec = replace(spec, params={**base.sites.params, **PARAMS[kind], **(params or {})})
+    p = replace(
+        base,
+        constraints=(),
+        criteria=(Criterion("q", Linear(0.0, 1.0), layer="q"),),
+        weighting=DirectWeights({"q": 1.0}),
+        aggregation=Aggregation(),
+        sites=spec,
+    )
+    q = np.zeros(GRID.shape)
+    for r in RECTS:
+        q[r] = 1.0
+    stack = _stack({"q": q, **layers}, attrs)
+    sites = extract_sites(
+        evaluate(stack, p), p, GRID, stack=stack, vectors=vectors, options=options
+    )
+    assert len(sites) == len(RECTS)
+    return sites, stack
+
+
+def _rect_of(site: Any) -> Any:
+    """The RECTS slice whose pixel box is the site polygon."""
+    for r in RECTS:
+        x0, y1 = GRID.transform @ (r[1].start, r[0].start)
+        x1, y0 = GRID.transform @ (r[1].stop, r[0].stop)
+        if shapely.equals(site.geometry, shapely.box(x0, y0, x1, y1)):
+            return r
+    raise AssertionError("site is not one of the rectangles")
+
+
+def test_windfarm_density_energy_is_capacity_times_cf_times_8760() -> None:
+    cf = 0.2 + 0.2 * RNG.random(GRID.shape)
+    sites, _ = _run(
+        "windfarm",
+        {"wind_capacity_factor": cf},
+        attrs={"wind_capacity_factor": {"turbine": "E-141/4200"}},
+    )
+    for _, s in sites.iterrows():
+        r = _rect_of(s)
+        area = cf[r].size * 0.01
+        assert s["area_km2"] == pytest.approx(area)
+        assert s["capacity_mw"] == pytest.approx(3.0 * area)  # PyPSA-Eur 3 MW/km²
+        assert s["capacity_factor"] == pytest.approx(cf[r].astype("float32").mean(), rel=1e-6)
+        assert s["energy_gwh_per_yr"] == pytest.approx(
+            s["capacity_mw"] * s["capacity_factor"] * 8760.0 / 1000.0, rel=1e-12
+        )
+        assert s["turbines"] == math.floor(3.0 * area / 4.2)
+
+
+def test_windfarm_layout_places_turbines_on_a_5d_by_7d_lattice() -> None:
+    wt = WindTurbine(turbine_type="E-141/4200", hub_height=129)
+    d, rated_mw = wt.rotor_diameter, wt.nominal_power / 1e6
+    cf = np.full(GRID.shape, 0.3)
+    sites, _ = _run(
+        "windfarm",
+        {"wind_capacity_factor": cf},
+        attrs={"wind_capacity_factor": {"turbine": "E-141/4200"}},
+        options=SiteOptions(wind_capacity="layout"),
+    )
+    for _, s in sites.iterrows():
+        r = _rect_of(s)
+        width_m = (r[1].stop - r[1].start) * 100.0
+        height_m = (r[0].stop - r[0].start) * 100.0
+        n = (math.floor(width_m / (5 * d)) + 1) * (math.floor(height_m / (7 * d)) + 1)
+        assert s["turbines"] == n
+        assert s["capacity_mw"] == pytest.approx(n * rated_mw)
+        assert s["energy_gwh_per_yr"] == pytest.approx(n * rated_mw * 0.3 * 8.76, rel=1e-6)
+
+
+def _weibull_cf(turbine: str, hub: float, mean: float, k: float = 2.0) -> float:
+    """Capacity factor by integrating windpowerlib's power curve over a Weibull density."""
+    wt = WindTurbine(turbine_type=turbine, hub_height=hub)
+    curve = wt.power_curve
+    v = np.linspace(0.0, 40.0, 40001)
+    c = mean / gamma(1.0 + 1.0 / k)
+    pdf = (k / c) * (v / c) ** (k - 1) * np.exp(-((v / c) ** k))
+    power = np.interp(v, curve["wind_speed"], curve["value"], left=0.0, right=0.0)
+    return float(np.trapezoid(power * pdf, v) / wt.nominal_power)
+
+
+def test_windfarm_cf_is_recomputed_for_the_profile_turbine() -> None:
+    sites, _ = _run(
+        "windfarm",
+        {
+            "wind_capacity_factor": np.full(GRID.shape, 0.99),
+            "wind_speed_hub": np.full(GRID.shape, 7.0),
+        },
+        attrs={"wind_capacity_factor": {"turbine": "E-82/2350"}},  # derived for another turbine
+    )
+    expected = _weibull_cf("E-141/4200", 129, 7.0)
+    np.testing.assert_allclose(sites["capacity_factor"], expected, rtol=0.01)
+
+
+def test_solarfarm_energy_is_capacity_times_yield() -> None:
+    pv = 1000.0 + 300.0 * RNG.random(GRID.shape)
+    sites, _ = _run("solarfarm", {"pv_yield": pv})
+    for _, s in sites.iterrows():
+        r = _rect_of(s)
+        mean = pv[r].astype("float32").mean()
+        assert s["capacity_mwp"] == pytest.approx(87.0 * s["area_km2"])  # Bolinger & Bolinger 2022
+        assert s["pv_yield_kwh_per_kwp"] == pytest.approx(mean, rel=1e-6)
+        assert s["energy_gwh_per_yr"] == pytest.approx(s["capacity_mwp"] * mean / 1000.0, rel=1e-6)
+
+
+def _points(xy: list[tuple[float, float]], **cols: list[Any]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=[shapely.Point(p) for p in xy], crs=CRS)
+
+
+def test_datacenter_latency_substation_and_co2() -> None:
+    pue = 1.2 + 0.2 * RNG.random(GRID.shape)
+    green = 100.0 + 800.0 * RNG.random(GRID.shape)
+    demand = _points([(590_000.0, 2_740_000.0), (640_000.0, 2_770_000.0)]).to_crs("EPSG:4326")
+    subs = _points(
+        [(603_000.0, 2_757_000.0), (611_000.0, 2_751_000.0), (560_000.0, 2_700_000.0)],
+        voltage_kv=[110.0, 220.0, 500.0],
+    )
+    sites, _ = _run(
+        "datacenter",
+        {"pue": pue, "green_energy_gwh_per_yr_within_radius": green},
+        attrs={"green_energy_gwh_per_yr_within_radius": {"radius_m": 50_000.0}},
+        vectors={"demand_centres": demand, "substations": subs},
+        options=SiteOptions(max_it_load_mw=1000.0),
+    )
+    demand_utm = demand.to_crs(CRS).geometry
+    for _, s in sites.iterrows():
+        r = _rect_of(s)
+        c = s.geometry.centroid
+        d_km = min(c.distance(p) for p in demand_utm) / 1000.0
+        assert s["demand_distance_km"] == pytest.approx(d_km)
+        assert s["latency_ms"] == pytest.approx(2.0 * d_km * 1.5 * 0.0049)  # round trip, 4.9 µs/km
+        sub_km = min(s.geometry.distance(p) for p in subs.geometry[1:]) / 1000.0  # >= 220 kV
+        assert s["distance_to_substation_km"] == pytest.approx(sub_km)
+        it = min(100.0 * s["area_km2"], 1000.0)
+        assert s["it_load_mw"] == pytest.approx(it)
+        assert s["pue"] == pytest.approx(pue[r].astype("float32").mean(), rel=1e-6)
+        row, col = GRID.rowcol(c.x, c.y)
+        g = float(green.astype("float32")[row, col])
+        assert s["green_energy_gwh_per_yr"] == pytest.approx(g)
+        assert s["green_radius_km"] == 50.0
+        expected = max(0.0, it * s["pue"] * 8760.0 - g * 1000.0) * 0.5703  # MEE 2023 factor
+        assert s["co2_t_per_yr"] == pytest.approx(expected)
+    assert (sites["it_load_mw"] == 1000.0).sum() == 1  # the 12 km² site hits the cap
+
+
+def test_datacenter_latency_from_the_distance_layer() -> None:
+    demand = np.array([590_000.0, 2_740_000.0])
+    gx, gy = np.meshgrid(GRID.xs, GRID.ys)
+    dist = np.hypot(gx - demand[0], gy - demand[1])
+    sites, _ = _run(
+        "datacenter",
+        {"pue": np.full(GRID.shape, 1.3), "demand_centres_distance_m": dist},
+        attrs={"demand_centres_distance_m": {"max_distance_m": 1e6}},
+    )
+    for _, s in sites.iterrows():
+        c = s.geometry.centroid
+        row, col = GRID.rowcol(c.x, c.y)
+        d_km = float(dist.astype("float32")[row, col]) / 1000.0
+        assert s["demand_distance_km"] == pytest.approx(d_km)
+        assert s["latency_ms"] == pytest.approx(2.0 * d_km * 1.5 * 0.0049)
+    assert sites["distance_to_substation_km"].isna().all()  # no substation data: NaN
+    assert sites["co2_t_per_yr"].isna().all()  # no green-energy layer: NaN, not a guess
+    capped, _ = _run(
+        "datacenter",
+        {"pue": np.full(GRID.shape, 1.3), "demand_centres_distance_m": np.minimum(dist, 20_000.0)},
+        attrs={"demand_centres_distance_m": {"max_distance_m": 20_000.0}},
+    )
+    assert capped["latency_ms"].isna().all()  # beyond the layer's cap the distance is unknown
+
+
+def test_carbon_sink_removals_follow_the_chinese_fir_volume_path() -> None:
+    sites, _ = _run("carbon_sink", {})
+    # Chapman-Richards V(20) = 400 (1 - e^{-0.08·20})^2.5 m³/ha; SVD 0.307, BEF 1.634, R 0.246,
+    # CF 0.520 (species.toml, 省级温室气体清单编制指南 table); 20-year crediting, planted bare
+    v20 = 400.0 * (1.0 - math.exp(-0.08 * 20)) ** 2.5
+    per_ha = v20 * 0.307 * 1.634 * 1.246 * 0.520 * 44.0 / 12.0
+    for _, s in sites.iterrows():
+        assert s["area_ha"] == pytest.approx(100.0 * s["area_km2"])
+        assert s["tco2e_total"] == pytest.approx(s["area_ha"] * per_ha, rel=1e-9)
+        assert s["tco2e_per_yr"] == pytest.approx(s["tco2e_total"] / 20.0)
+        assert s["species"] == "chinese_fir"
+
+
+def test_geothermal_heat_in_place_and_thermal_power() -> None:
+    surface = np.full(GRID.shape, 18.0)
+    gradient = 25.0 + 10.0 * RNG.random(GRID.shape)
+    stale = np.full(GRID.shape, 105.0)  # a layer derived at 2,900 m, not the target 2,000 m
+    sites, _ = _run(
+        "geothermal_heat",
+        {
+            "air_temperature": surface,
+            "geothermal_gradient": gradient,
+            "temperature_at_depth": stale,
+        },
+        attrs={"temperature_at_depth": {"depth_m": 2900.0}},
+    )
+    for _, s in sites.iterrows():
+        r = _rect_of(s)
+        t = float(np.mean(18.0 + gradient[r].astype("float32") * 2.0))
+        assert s["temperature_c"] == pytest.approx(t, rel=1e-6)
+        # USGS volumetric: [ρr cr (1-φ) + ρf cf φ] A h (T - 15 °C), ρr 2700, cr 1000, ρf 1000,
+        # cf 4180, φ 0.1, h 1 km; 10 % recovered over 30 years
+        heat_j = (2700 * 1000 * 0.9 + 1000 * 4180 * 0.1) * s["area_km2"] * 1e6 * 1000 * (t - 15)
+        assert s["heat_in_place_pj"] == pytest.approx(heat_j / 1e15, rel=1e-6)
+        mw = heat_j * 0.10 / (30 * 365.25 * 86400) / 1e6
+        assert s["mw_thermal"] == pytest.approx(mw, rel=1e-6)
+    with pytest.raises(InputError, match="target_depth_m"):
+        _run(
+            "geothermal_heat",
+            {"temperature_at_depth": stale},
+            attrs={"temperature_at_depth": {"depth_m": 2900.0}},
+        )
+
+
+def test_site_metrics_on_given_polygons_rasterises_them() -> None:
+    pv = np.full(GRID.shape, 1200.0)
+    pv[:, 60:] = 1400.0
+    stack = _stack({"pv_yield": pv})
+    x0, _, _, y1 = GRID.bounds
+    polys = gpd.GeoDataFrame(
+        geometry=[
+            shapely.box(x0 + 1000, y1 - 3000, x0 + 3000, y1 - 1000),
+            shapely.box(x0 + 5000, y1 - 3000, x0 + 7000, y1 - 1000),  # half on each yield
+        ],
+        crs=CRS,
+    )
+    base = load_profile("solarfarm")
+    solar = replace(base, sites=replace(base.sites, params=PARAMS["solarfarm"]))
+    m = site_metrics(polys, solar, GRID, stack=stack)
+    assert m["pv_yield_kwh_per_kwp"].tolist() == pytest.approx([1200.0, 1300.0])
+    assert m["energy_gwh_per_yr"].tolist() == pytest.approx([87 * 4 * 1.2, 87 * 4 * 1.3])
+
+
+def test_missing_parameters_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="turbine"):
+        _run(
+            "windfarm",
+            {"wind_capacity_factor": np.full(GRID.shape, 0.3)},
+            options=SiteOptions(wind_capacity="layout"),
+            params={"turbine": None},
+        )
+    with pytest.raises(ConfigError, match="route_factor"):
+        SiteOptions(route_factor=0.5)
