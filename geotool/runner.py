@@ -16,7 +16,7 @@ import xarray as xr
 
 from geotool.errors import ConfigError, GeotoolError
 from geotool.grid import Grid
-from geotool.io.outputs import OutputDir, RasterOutput, open_output, write_cogs
+from geotool.io.outputs import OutputDir, RasterOutput, materialize, open_output, write_cogs
 from geotool.requests import VectorRequest
 from geotool.stack import REGION_ID_COLUMN, load_region, load_stack, study_grid
 from geotool.study import Study
@@ -87,6 +87,11 @@ def run_study(
         derived = derive(stack, config)
         full = xr.merge([stack, derived], combine_attrs="override")
         full.attrs["grid"] = grid
+    with outdir.stage("stack"):
+        # computed once (one streaming pass) and read back by every profile and stage
+        say(f"computing {len(full.data_vars)} layers on the {grid.width}×{grid.height} grid")
+        full = materialize(full, outdir.path(".work/stack"), grid, chunk=study.chunk)
+        full.attrs["grid"] = grid
 
     codes: dict[str, dict[int, str]] = {}
     for profile in profiles:
@@ -137,7 +142,7 @@ def run_study(
 
     if options.carbon and any(name in study.layers for name in CARBON_LAYERS):
         with outdir.stage("carbon"):
-            _carbon(study, outdir, region, grid, notes)
+            _carbon(study, outdir, region, grid, full)
 
     _clean_work(outdir)
     result.manifest = {"limiting_codes": codes, "resources": _asdict(config)}
@@ -200,7 +205,7 @@ def _site_vectors(study: Study, grid: Grid) -> dict[str, Any]:
     return out
 
 
-def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, notes: list[str]) -> None:
+def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, full: xr.Dataset) -> None:
     from geotool.carbon import CarbonConfig, run_carbon
     from geotool.carbon.outputs import write_carbon_outputs
 
@@ -208,8 +213,8 @@ def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, notes: lis
         config = CarbonConfig.from_dict(study.carbon)
     except GeotoolError as exc:
         raise type(exc)(exc.what, where=f"{study.path}: carbon", fix=exc.fix) from None
-    layers = [name for name in CARBON_LAYERS if name in study.layers]
-    stack = load_stack(study, layers=layers, region=region, grid=grid, notes=notes)
+    stack = full[[name for name in CARBON_LAYERS if name in full]]
+    stack.attrs["grid"] = grid
     result = run_carbon(stack, region, None, config, region_id=REGION_ID_COLUMN)
     write_carbon_outputs(result, outdir, grid)
 

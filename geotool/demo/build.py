@@ -32,6 +32,7 @@ from geotool.io.vector import read_vector
 DEMO_SEED = 20_240_122  # fixed: the demo is the same on every machine
 DEMO_SIZE_M = (150_000.0, 170_000.0)  # east–west × north–south, about Shaoguan's extent
 DEMO_RESOLUTION_M = 100.0
+DEMO_CHUNK = 512  # ~12 blocks on the 1,500 × 1,700 demo grid keep both cores busy
 
 # (layer, degrees per pixel) of inputs delivered in EPSG:4326, like the global atlases.
 GEOGRAPHIC_LAYERS = {
@@ -142,6 +143,7 @@ def build_demo(inputs: Path, *, region_file: Path | None = None, seed: int = DEM
             "region_id": region_id,
             "crs": "auto",
             "resolution": DEMO_RESOLUTION_M,
+            "chunk": DEMO_CHUNK,
             "synthetic": True,
         },
         "layers": layers,

@@ -114,9 +114,10 @@ def make_fields(
     tree = lc == 10
     cover = np.where(tree, 55 + 40 * veg_noise, np.where(lc == 20, 20 + 10 * veg_noise, 3.0))
     cover = np.where((lc == 80) | (lc == 50), 0.0, cover).astype("float32")
-    # AGB follows canopy cover: ~0.4–1.0 t/ha per % of cover in young subtropical plantations,
-    # giving ~25–95 t/ha in forest (Guangdong inventory mean ≈ 23 t C/ha ≈ 40 t/ha AGB).
-    biomass = np.where(tree, cover * (0.45 + 0.5 * _normalise(-tpi)), cover * 0.15)
+    # AGB follows canopy cover: ~0.3–0.65 t/ha per % of cover in young subtropical plantations,
+    # giving ~17–60 t/ha in forest, mean ≈ 35 t/ha: the Guangdong inventory's 23 t C/ha is
+    # ≈ 37 t/ha AGB at R 0.25 and CF 0.5, and Shaoguan's 65 m³/ha × 0.5 t/m³ ≈ 33 t/ha.
+    biomass = np.where(tree, cover * (0.3 + 0.35 * _normalise(-tpi)), cover * 0.1)
     biomass = biomass.astype("float32")
     # growing stock = AGB / (wood density × BEF) with Chinese fir-like 0.307 × 1.634 ≈ 0.5 t/m³
     growing = np.where(tree, biomass / 0.50, 0.0).astype("float32")

@@ -100,7 +100,9 @@ def make_vectors(
     pops = np.concatenate(
         [rng.uniform(150_000, 450_000, len(town_xy)), rng.uniform(3_000, 30_000, n_villages)]
     )
-    radius = 300.0 * np.sqrt(pops / 10_000.0)  # ~10,000 people per km² of built-up land
+    # built-up discs at ~10,000 people per km² (Chinese county towns, e.g. Shaoguan's urban
+    # districts ~ 8,000–12,000 /km² of built-up land): r = sqrt(pop / density / π)
+    radius = 1000.0 * np.sqrt(pops / 10_000.0 / np.pi)
     settlements = gpd.GeoDataFrame(
         {
             "name": [f"Town {i + 1}" for i in range(len(town_pts))],

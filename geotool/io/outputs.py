@@ -29,6 +29,7 @@ from rasterio.enums import Resampling
 
 from geotool.errors import OutputExistsError
 from geotool.grid import Grid
+from geotool.io.raster import GDAL_CACHE_BYTES
 
 STAGING_PREFIX = ".geotool-staging-"
 
@@ -177,9 +178,15 @@ def write_cog(
     return Path(path)
 
 
-def write_cogs(outputs: list[RasterOutput], grid: Grid) -> list[Path]:
-    """Write several COGs from ONE pass over their dask graphs (shared inputs computed once)."""
+def write_cogs(outputs: list[RasterOutput], grid: Grid, *, cog: bool = True) -> list[Path]:
+    """Write several COGs from ONE pass over their dask graphs (shared inputs computed once).
+
+    With ``cog=False`` the tiled, ZSTD-compressed GeoTIFFs are kept as they are (no overviews):
+    the fast form for intermediate files that are only read back.
+    """
     sources, targets, datasets, raws = [], [], [], []
+    env = rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES)
+    env.__enter__()
     try:
         for out in outputs:
             arr = out.data.data if isinstance(out.data, xr.DataArray) else out.data
@@ -206,7 +213,7 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid) -> list[Path]:
                 tiled=True,
                 blockxsize=COG_BLOCK,
                 blockysize=COG_BLOCK,
-                compress="deflate",
+                compress="deflate" if cog else "zstd",
                 BIGTIFF="IF_SAFER",
             )
             datasets.append(ds)
@@ -217,6 +224,10 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid) -> list[Path]:
         da.store(sources, targets, lock=True)  # type: ignore[arg-type]
         for ds in datasets:
             ds.close()
+        if not cog:
+            for out, raw in zip(outputs, raws, strict=True):
+                os.replace(raw, out.path)
+            return [o.path for o in outputs]
         for out, raw in zip(outputs, raws, strict=True):
             final_tmp = out.path.with_name(f".{out.path.name}.tmp-{os.getpid()}.tif")
             try:
@@ -244,7 +255,37 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid) -> list[Path]:
         for raw in raws:
             if raw.exists():
                 raw.unlink()
+        env.__exit__(None, None, None)
     return [o.path for o in outputs]
+
+
+def materialize(ds: xr.Dataset, folder: Path, grid: Grid, *, chunk: int = 1024) -> xr.Dataset:
+    """Compute every variable of ``ds`` once, in one streaming pass, into tiled GeoTIFFs under
+    ``folder``, and return the same Dataset read back lazily from them.
+
+    Later stages that each need several of these layers (one pass per profile) then read
+    them from disk instead of recomputing shared work such as exact distance layers and
+    warps — memory stays bounded because nothing is held in RAM.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [str(v) for v in ds.data_vars]
+    outputs = []
+    for name in names:
+        arr = ds[name]
+        dtype = "float32" if arr.dtype.kind == "f" or arr.dtype == bool else str(arr.dtype)
+        data = arr.astype("float32") if arr.dtype == bool else arr
+        outputs.append(RasterOutput(data, folder / f"{name}.tif", dtype=dtype))
+    write_cogs(outputs, grid, cog=False)
+    out = xr.Dataset(
+        {
+            name: open_output(folder / f"{name}.tif", chunk=chunk)
+            .assign_coords(x=ds["x"].values, y=ds["y"].values)
+            .assign_attrs(ds[name].attrs)
+            for name in names
+        }
+    )
+    out.attrs.update(ds.attrs)
+    return out
 
 
 def open_output(path: Path, *, chunk: int = 1024) -> xr.DataArray:
