@@ -88,6 +88,7 @@ class LayerSpec:
         )
 
 
+@lru_cache(maxsize=1)
 def catalog_dir() -> Path:
     """Folder of the layer TOMLs: inside an installed wheel, else the checkout's ``layers/``."""
     here = Path(__file__).resolve().parent

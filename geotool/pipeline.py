@@ -6,9 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import rasterio
+
 from geotool.catalog import load_catalog
 from geotool.io.outputs import OutputDir, file_record, write_cog
+from geotool.io.raster import GDAL_CACHE_BYTES
 from geotool.runner import RunOptions, RunResult, run_study, web_map
+from geotool.scheduler import SchedulerSpec
 from geotool.stack import load_region, load_stack, study_grid
 from geotool.study import Study
 
@@ -65,6 +69,14 @@ def align_study(study: Study, outdir: OutputDir, notes: list[str]) -> list[str]:
     return written
 
 
+def scheduler_spec(study: Study, options: RunOptions) -> SchedulerSpec:
+    """``--workers`` or ``--scheduler`` from the command line, else the study's
+    ``[study] scheduler``, else the local threaded scheduler."""
+    if options.workers is not None or options.scheduler is not None:
+        return SchedulerSpec(address=options.scheduler, workers=options.workers)  # both: error
+    return SchedulerSpec(address=study.scheduler)
+
+
 def execute_run(
     study: Study,
     outdir: OutputDir,
@@ -75,9 +87,19 @@ def execute_run(
 ) -> RunResult:
     """Run the pipeline into ``outdir`` and write ``manifest.json`` (and ``map.html``)."""
     from geotool.io.outputs import write_manifest
+    from geotool.progress import ProgressBars
+    from geotool.scheduler import use_scheduler
 
     notes: list[str] = []
-    result = run_study(study, outdir, options, notes=notes, say=say)
+    spec = scheduler_spec(study, options)
+    if spec.distributed:
+        say(f"running on a {spec.describe()}")
+    # GDAL's block cache is process-wide and defaults to 5 % of RAM; every read of the run
+    # (warps, the stack and score rasters read back) shares the bounded one instead
+    gdal = rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES)
+    with ProgressBars(enabled=not options.quiet) as bars, use_scheduler(spec), gdal:
+        tell = bars.messages(say)
+        result = run_study(study, outdir, options, notes=notes, say=tell, bars=bars)
     region = load_region(study)
     content = {
         "command": command,
@@ -90,6 +112,7 @@ def execute_run(
             "sensitivity": options.sensitivity,
             "perturbation": options.perturbation,
             "seed": options.seed,
+            "scheduler": spec.describe(),
         },
         **result.manifest,
         "notes": notes,

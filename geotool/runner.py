@@ -17,6 +17,7 @@ import xarray as xr
 from geotool.errors import ConfigError, GeotoolError
 from geotool.grid import Grid
 from geotool.io.outputs import OutputDir, RasterOutput, materialize, open_output, write_cogs
+from geotool.progress import ProgressBars
 from geotool.requests import VectorRequest
 from geotool.stack import REGION_ID_COLUMN, load_region, load_stack, study_grid
 from geotool.study import Study
@@ -37,6 +38,8 @@ class RunOptions:
     carbon: bool = True
     web_map: bool = True
     quiet: bool = False
+    scheduler: str | None = None  # Dask distributed scheduler address (overrides the study's)
+    workers: int | None = None  # start a local cluster of this many worker processes
 
 
 @dataclass
@@ -60,12 +63,18 @@ def run_study(
     *,
     notes: list[str],
     say: Callable[[str], None] = lambda _msg: None,
+    bars: ProgressBars | None = None,
 ) -> RunResult:
-    """Run every stage for ``study`` into ``outdir`` (the caller commits or discards it)."""
+    """Run every stage for ``study`` into ``outdir`` (the caller commits or discards it).
+
+    Dask computations run on the scheduler active around the call
+    (:func:`geotool.scheduler.use_scheduler`); ``bars`` draws a progress bar per long stage.
+    """
     from geotool.resources import derive
     from geotool.resources.config import ResourceConfig
     from geotool.suitability import evaluate, limiting_codes, load_profile, stability
 
+    bars = bars if bars is not None else ProgressBars(enabled=False)
     result = RunResult()
     names = selected_profiles(study, options.profiles)
     unknown_overrides = sorted(set(study.profiles) - set(names) - set(BUILTIN_PROFILES))
@@ -87,16 +96,25 @@ def run_study(
         derived = derive(stack, config)
         full = xr.merge([stack, derived], combine_attrs="override")
         full.attrs["grid"] = grid
-    with outdir.stage("stack"):
+        keep = needed_variables(full, profiles, carbon=options.carbon)
+        skipped = sorted(set(map(str, full.data_vars)) - set(keep))
+        full = full[keep]
+        full.attrs["grid"] = grid
+    label = f"stack: {len(keep)} layers"
+    with outdir.stage("stack"), bars.stage(label):
         # computed once (one streaming pass) and read back by every profile and stage
-        say(f"computing {len(full.data_vars)} layers on the {grid.width}×{grid.height} grid")
+        say(
+            f"computing {len(keep)} layers on the {grid.width}×{grid.height} grid"
+            f" ({len(skipped)} that no stage reads skipped)"
+        )
         full = materialize(full, outdir.path(".work/stack"), grid, chunk=study.chunk)
         full.attrs["grid"] = grid
+        del stack, derived  # their graphs hold the feature indexes (hundreds of MB at scale)
 
     codes: dict[str, dict[int, str]] = {}
     for profile in profiles:
         say(f"scoring {profile.name}")
-        with outdir.stage(f"score:{profile.name}"):
+        with outdir.stage(f"score:{profile.name}"), bars.stage(f"score {profile.name}"):
             ev = evaluate(full, profile)
             outputs = [
                 RasterOutput(
@@ -132,7 +150,7 @@ def run_study(
                 )
             write_cogs(outputs, grid)
             codes[profile.name] = limiting_codes(profile)
-        with outdir.stage(f"sites:{profile.name}"):
+        with outdir.stage(f"sites:{profile.name}"), bars.stage(f"sites {profile.name}"):
             evaluated = _read_back(outdir, profile.name, members, study.chunk)
             table = _sites_and_regions(evaluated, profile, grid, region, full, outdir, study)
             if options.top and table is not None:
@@ -141,12 +159,59 @@ def run_study(
                 result.top_tables[profile.name] = format_top(table, options.top)
 
     if options.carbon and any(name in study.layers for name in CARBON_LAYERS):
-        with outdir.stage("carbon"):
+        with outdir.stage("carbon"), bars.stage("carbon"):
             _carbon(study, outdir, region, grid, full)
 
     _clean_work(outdir)
-    result.manifest = {"limiting_codes": codes, "resources": _asdict(config)}
+    result.manifest = {
+        "limiting_codes": codes,
+        "resources": _asdict(config),
+        "stack": {"computed": keep, "skipped_unused": skipped},
+    }
     return result
+
+
+SITE_LOOKUPS = ("demand_centres_distance_m", "green_energy_gwh_per_yr_within_radius")
+"""Stack variables the site metrics read by name (``geotool.sites.metrics``)."""
+
+
+def needed_variables(full: xr.Dataset, profiles: Sequence[Any], *, carbon: bool) -> list[str]:
+    """The variables of the (lazy) stack that some stage reads, in stack order.
+
+    Every profile's evaluation and its site metric layers (which the region potentials share)
+    are built lazily on ``full`` and their dask graphs searched for each variable's graph
+    layer, so a variable is kept exactly when a result depends on it; the carbon layers and
+    the variables site metrics look up by name are kept as well. Unread variables (distance
+    layers of unfiltered requests no profile scores, masks nobody reads, derived layers no
+    criterion uses) are never computed — 13 of the demo's 42.
+    """
+    from geotool.sites.layers import metric_layers, substation_variable
+    from geotool.sites.options import SiteOptions
+    from geotool.sites.params import metric_kind
+    from geotool.suitability import evaluate
+
+    opt = SiteOptions()
+    graph_layers: set[str] = set()
+    for profile in profiles:
+        ev = evaluate(full, profile)
+        arrays = [ev[v] for v in ev.data_vars]
+        kind = metric_kind(profile, opt)
+        # region potentials read the same layers as the site metrics
+        arrays += [a for a, _ in metric_layers(kind, profile, full, opt).values()]
+        for arr in arrays:
+            data = arr.data
+            if hasattr(data, "__dask_graph__"):
+                graph_layers.update(data.__dask_graph__().layers)
+    named = {*SITE_LOOKUPS, substation_variable(opt)}
+    if carbon:
+        named.update(CARBON_LAYERS)
+    keep = []
+    for name in map(str, full.data_vars):
+        data = full[name].data
+        lazy_name = getattr(data, "name", None)
+        if name in named or lazy_name in graph_layers or not hasattr(data, "__dask_graph__"):
+            keep.append(name)
+    return keep
 
 
 def _resource_config(study: Study, cls: Any) -> Any:

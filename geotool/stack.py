@@ -7,62 +7,113 @@ with ``attrs["grid"]`` holding the :class:`~geotool.grid.Grid`. Naming is the co
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 import xarray as xr
 
 from geotool.catalog import LayerSpec, get_layer, load_catalog
-from geotool.errors import ConfigError, GeotoolError
+from geotool.errors import ConfigError, GeometryError, GeotoolError
 from geotool.grid import Grid
-from geotool.io.raster import align_raster, check_overlap, open_raster, scan_values
+from geotool.io.raster import align_raster, check_overlap, open_raster
 from geotool.io.rasterize import build_index, distance_layer, mask_layer
+from geotool.io.scan import preflight_values, scan_values
 from geotool.io.vector import apply_filter, reach_bounds, read_vector
 from geotool.requests import DEFAULT_MAX_DISTANCE_M, VectorRequest
-from geotool.study import LayerInput, Study
+from geotool.study import MAX_PIXELS, LayerInput, Study
 
 REGION_ID_COLUMN = "region"
 
 
 def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFrame:
-    """The region units with a ``region`` column holding each unit's id (as text)."""
-    if study.region is not None:
-        gdf = read_vector(study.region, layer=study.region_layer, notes=notes)
-        polys = shapely.get_type_id(gdf.geometry.values)
-        if not ((polys == 3) | (polys == 6)).all():
-            raise ConfigError(
-                "region file must hold polygons",
-                where=str(study.region),
-                fix="use the boundary polygons of the region units",
-            )
-        field = study.region_id
-        if field is None:
-            ids = [str(i + 1) for i in range(len(gdf))]
-        elif field not in gdf.columns:
-            cols = [c for c in gdf.columns if c != gdf.geometry.name]
-            raise ConfigError(
-                f"region_id field {field!r} is not in the region file",
-                where=f"{study.path}: study.region_id",
-                fix=f"fields present: {cols}",
-            )
-        else:
-            ids = gdf[field].astype(str).tolist()
-        out = gpd.GeoDataFrame({REGION_ID_COLUMN: ids}, geometry=gdf.geometry.values, crs=gdf.crs)
-    else:
+    """The region units with a ``region`` column holding each unit's id (as text).
+
+    Raises
+    ------
+    geotool.errors.GeometryError
+        The region file holds no polygons, or points/lines among them.
+    geotool.errors.ConfigError
+        ``region_id`` names a field the file lacks.
+    """
+    if study.region is None:
         assert study.bbox is not None
-        out = gpd.GeoDataFrame(
+        return gpd.GeoDataFrame(
             {REGION_ID_COLUMN: [study.name]},
             geometry=[shapely.box(*study.bbox)],
             crs=study.bbox_crs,
         )
-    return out
+    gdf = read_vector(
+        study.region,
+        layer=study.region_layer,
+        crs=study.region_crs,
+        notes=notes,
+        crs_key="region_crs",
+    )
+    kinds = shapely.get_type_id(gdf.geometry.values)
+    other = ~np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
+    if other.any():
+        found = sorted({str(t) for t in gdf.geometry.geom_type[other]})
+        raise GeometryError(
+            f"a region file must hold polygons, but {int(other.sum())} of its {len(gdf)} "
+            f"feature(s) are {', '.join(found)}",
+            where=str(study.region),
+            fix="use the boundary polygons of the region units (points or lines cannot be "
+            "summarised)",
+        )
+    field = study.region_id
+    if field is None:
+        ids = [str(i + 1) for i in range(len(gdf))]
+    elif field not in gdf.columns:
+        cols = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+        close = difflib.get_close_matches(field, cols, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"region_id field {field!r} is not in the region file {study.region.name}",
+            where=f"{study.path}: study.region_id",
+            fix=f"{hint}fields present: {', '.join(cols) or 'none'}",
+        )
+    else:
+        values = gdf[field]
+        blank = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+        ids = values.astype(str).str.strip().tolist()
+        if blank.any():
+            for i in np.flatnonzero(blank):
+                ids[i] = f"#{i + 1}"
+            if notes is not None:
+                notes.append(
+                    f"{study.region}: {int(blank.sum())} region unit(s) have no {field!r}; "
+                    "named by their row number (#N)"
+                )
+    return gpd.GeoDataFrame({REGION_ID_COLUMN: ids}, geometry=gdf.geometry.values, crs=gdf.crs)
 
 
 def study_grid(study: Study, region: gpd.GeoDataFrame) -> Grid:
-    """The analysis grid covering the region at the study's resolution and CRS."""
-    return Grid.from_region(region, study.resolution, study.crs)
+    """The analysis grid covering the region at the study's resolution and CRS.
+
+    Raises
+    ------
+    geotool.errors.ConfigError
+        A grid of more than :data:`geotool.study.MAX_PIXELS` pixels (a resolution typo).
+    geotool.errors.CRSError
+        An analysis CRS that is not metric and projected.
+    """
+    where = f"{study.path}: study" if study.path else "study"
+    try:
+        grid = Grid.from_region(region, study.resolution, study.crs)
+    except GeotoolError as exc:
+        raise type(exc)(exc.what, where=f"{where}.crs", fix=exc.fix) from None
+    if grid.width * grid.height > MAX_PIXELS:
+        raise ConfigError(
+            f"the region at {study.resolution:g} m is a grid of {grid.width:,} × "
+            f"{grid.height:,} pixels, more than {MAX_PIXELS:,}",
+            where=f"{where}.resolution",
+            fix="is the resolution in metres? use a coarser one, or split the region",
+        )
+    return grid
 
 
 def default_requests(study: Study) -> list[VectorRequest]:
@@ -155,6 +206,7 @@ def _merge_requests(requests: Iterable[VectorRequest], wanted: set[str]) -> list
 def _raster_layer(inp: LayerInput, spec: LayerSpec, grid: Grid, chunk: int) -> xr.DataArray:
     src = open_raster(inp.path, band=inp.band, variable=inp.variable, crs=inp.crs, units=inp.units)
     check_overlap(src, grid, str(inp.path))
+    preflight_values(src, spec, grid)  # wrong units or no data fail here, not mid-pipeline
     return align_raster(src, spec, grid, chunk=chunk)
 
 
@@ -184,7 +236,7 @@ def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
                     inp.path, band=inp.band, variable=inp.variable, crs=inp.crs, units=inp.units
                 )
                 coverage = check_overlap(src, grid, str(inp.path))
-                stats = scan_values(src, spec)
+                stats = scan_values(src, spec, grid)
                 report["layers"][name] = {"coverage": round(coverage, 4), **stats}
             else:
                 gdf = read_vector(
@@ -196,6 +248,11 @@ def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
                     notes=notes,
                 )
                 report["layers"][name] = {"features_in_reach": len(gdf)}
+                if len(gdf) == 0:
+                    notes.append(
+                        f"{inp.path}: no feature of {name} within reach of the region "
+                        "(is it the right file, with the right CRS?)"
+                    )
         except GeotoolError as exc:
             problems.append(str(exc))
     report["notes"] = notes

@@ -14,8 +14,8 @@ A study is a TOML file (see ``README.md`` § Study file)::
     wind_speed_100m = { path = "gwa.tif", units = "km/h" }
     power_lines = { path = "osm.gpkg", layer = "power_lines" }
 
-    [profiles.windfarm]              # overrides of a built-in profile
-    weights = { wind = 0.5 }
+    [profiles.windfarm.sites]        # overrides of a built-in profile
+    top_share = 0.05
 
 Validation is strict: unknown tables, keys and layer names are errors naming the key.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from geotool.catalog import get_layer, load_catalog
-from geotool.errors import ConfigError, MissingFileError, UnknownNameError
+from geotool.errors import ConfigError, CRSError, GeotoolError, MissingFileError, UnknownNameError
 
 TOP_LEVEL = {"study", "layers", "profiles", "resources", "carbon"}
 STUDY_KEYS = {
@@ -38,6 +38,7 @@ STUDY_KEYS = {
     "region",
     "region_layer",
     "region_id",
+    "region_crs",
     "bbox",
     "bbox_crs",
     "crs",
@@ -85,6 +86,7 @@ class Study:
     chunk: int = 1024
     scheduler: str | None = None
     synthetic: bool = False
+    region_crs: str | None = None  # CRS to assign to a region file that has none
 
     @property
     def folder(self) -> Path:
@@ -112,17 +114,53 @@ def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; syntax errors name the file, line and column."""
     path = Path(path)
     if not path.exists():
-        raise MissingFileError("file not found", where=str(path))
+        raise MissingFileError("file not found", where=str(path), fix="check the path")
+    if path.is_dir():
+        raise ConfigError("is a folder, not a TOML file", where=str(path), fix="give the file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError("is not UTF-8 text", where=str(path)) from exc
+        raise ConfigError(
+            "is not UTF-8 text", where=str(path), fix="save it as UTF-8 (a TOML file is text)"
+        ) from exc
     except OSError as exc:
-        raise ConfigError(f"cannot be read ({exc.strerror})", where=str(path)) from exc
+        raise ConfigError(
+            f"cannot be read ({exc.strerror})", where=str(path), fix="check its permissions"
+        ) from exc
+    return parse_toml(text, str(path))
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose every failure is a one-line :class:`ConfigError`.
+
+    >>> try:
+    ...     parse_toml('[study]\\nname = = 1', "s.toml")
+    ... except ConfigError as exc:
+    ...     print(exc.what)
+    TOML syntax error: Invalid value (at line 2, column 8)
+    """
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"TOML syntax error: {exc}", where=str(path)) from exc
+        raise ConfigError(
+            f"TOML syntax error: {exc}",
+            where=where,
+            fix="fix the syntax at that line (quotes around text, [table] headers, key = value)",
+        ) from exc
+    except RecursionError as exc:  # e.g. thousands of nested [[[[
+        raise ConfigError(
+            "TOML nested too deeply", where=where, fix="remove the runaway brackets"
+        ) from exc
+
+
+def loads_study(text: str, path: Path | None = None) -> Study:
+    """Validate a study given as TOML text (``path`` places relative file paths).
+
+    >>> s = loads_study('[study]\\nname = "t"\\nbbox = [113, 24, 113.2, 24.2]\\nresolution = 100')
+    >>> s.bbox, s.resolution, s.crs
+    ((113.0, 24.0, 113.2, 24.2), 100.0, 'auto')
+    """
+    return parse_study(parse_toml(text, str(path) if path else "study"), path)
 
 
 def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
@@ -137,10 +175,68 @@ def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
 def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in table:
         raise ConfigError(f"missing key {key!r}", where=where, fix=f"add `{key} = ...`")
+    return _typed(table, key, kind, where)
+
+
+_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _typed(
+    table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = None
+) -> Any:
+    """``table[key]`` if it has the type ``kind`` (bool is never a number), else ConfigError."""
+    if key not in table:
+        return default
     value = table[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{key!r} has the wrong type ({type(value).__name__})", where=where)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = [_TYPE_NAMES.get(k, k.__name__) for k in kinds if not (k is int and float in kinds)]
+        wanted = " or ".join(names)
+        raise ConfigError(
+            f"{key!r} must be {wanted}, got {_show(value)}",
+            where=f"{where}.{key}" if not where.endswith(":") else f"{where} {key}",
+            fix=_FIXES.get(key, f"e.g. {key} = ..."),
+        )
     return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+_FIXES = {
+    "name": 'e.g. name = "Shaoguan"',
+    "region": 'the boundary file, e.g. region = "counties.geojson"',
+    "region_layer": 'a layer name in the file, e.g. region_layer = "counties"',
+    "region_id": 'a field of the region file, e.g. region_id = "name"',
+    "region_crs": 'e.g. region_crs = "EPSG:4490"',
+    "bbox_crs": 'e.g. bbox_crs = "EPSG:4326"',
+    "resolution": "a number of metres without quotes, e.g. resolution = 100",
+    "scheduler": 'e.g. scheduler = "tcp://10.0.0.5:8786"',
+    "description": 'e.g. description = "..."',
+    "synthetic": "synthetic = true or false",
+    "path": 'e.g. path = "data/dem.tif"',
+    "layer": 'a layer name inside the file, e.g. layer = "roads"',
+    "variable": 'a NetCDF variable name, e.g. variable = "t2m"',
+    "units": 'e.g. units = "km/h"',
+    "crs": 'e.g. crs = "EPSG:4326"',
+}
+
+
+def _check_crs_text(value: str, where: str) -> None:
+    """A CRS the study names (for a layer, the bbox or the region) must be one pyproj knows."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        CRS.from_user_input(value)
+    except ProjCRSError as exc:
+        raise CRSError(
+            f"unknown CRS {value!r}",
+            where=where,
+            fix='give an EPSG code such as "EPSG:4326" (WGS 84) or "EPSG:4490" (CGCS2000)',
+        ) from exc
 
 
 def load_study(path: Path) -> Study:
@@ -151,113 +247,243 @@ def load_study(path: Path) -> Study:
 
 
 def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
-    """Validate a study mapping (as read from TOML)."""
+    """Validate a study mapping (as read from TOML).
+
+    Every key is checked for its name and type; the ``[resources]``, ``[carbon]`` and
+    ``[profiles.<built-in>]`` tables are validated by building what they configure, so that a
+    bad value fails here — before any file is read — and names the study file.
+
+    Raises
+    ------
+    geotool.errors.ConfigError
+        Unknown or missing keys, values of the wrong type or out of range (``UnknownNameError``
+        for unknown layers, turbines, species, standards; ``ConsistencyError`` for AHP).
+    geotool.errors.CRSError
+        A CRS the study names that pyproj does not know.
+    """
     where = str(path) if path else "study"
     base = path.parent if path else Path.cwd()
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a table of tables", where=where, fix="see README § Study file")
     _unknown(set(raw), TOP_LEVEL, where)
     st = raw.get("study")
     if not isinstance(st, dict):
         raise ConfigError("missing [study] table", where=where, fix="see README § Study file")
-    _unknown(set(st), STUDY_KEYS, f"{where}: study")
-    name = str(_require(st, "name", str, f"{where}: study"))
+    sw = f"{where}: study"
+    _unknown(set(st), STUDY_KEYS, sw)
+    name = _require(st, "name", str, sw)
+    for key in ("region_layer", "region_id", "region_crs", "bbox_crs", "description"):
+        _typed(st, key, str, sw)
+    _typed(st, "synthetic", bool, sw)
 
     region = st.get("region")
     bbox = st.get("bbox")
     if (region is None) == (bbox is None):
         raise ConfigError(
             "give exactly one of `region` (boundary file) or `bbox`",
-            where=f"{where}: study",
+            where=sw,
+            fix='region = "counties.geojson", or bbox = [west, south, east, north]',
         )
+    for key in ("region_layer", "region_id", "region_crs") if region is None else ("bbox_crs",):
+        if key in st:
+            other = "region" if region is None else "bbox"
+            raise ConfigError(
+                f"`{key}` applies to a study with `{other}`",
+                where=f"{sw}.{key}",
+                fix=f"remove `{key}`",
+            )
     region_path = None
     if region is not None:
-        if not isinstance(region, str):
-            raise ConfigError("`region` must be a file path", where=f"{where}: study.region")
-        region_path = (base / region).resolve()
+        region_path = (base / _typed(st, "region", str, sw)).resolve()
     bbox_t = None
+    bbox_crs = str(st.get("bbox_crs", "EPSG:4326"))
     if bbox is not None:
-        if not (
-            isinstance(bbox, list)
-            and len(bbox) == 4
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
-            and bbox[2] > bbox[0]
-            and bbox[3] > bbox[1]
-        ):
-            raise ConfigError(
-                "`bbox` must be [west, south, east, north] with east > west, north > south",
-                where=f"{where}: study.bbox",
-            )
-        bbox_t = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+        bbox_t = _parse_bbox(bbox, bbox_crs, f"{sw}.bbox")
+    for key in ("region_crs", "bbox_crs"):
+        if key in st:
+            _check_crs_text(st[key], f"{sw}.{key}")
 
-    resolution = _require(st, "resolution", (int, float), f"{where}: study")
+    resolution = _require(st, "resolution", (int, float), sw)
     if not (math.isfinite(resolution) and resolution > 0):
         raise ConfigError(
             f"resolution must be > 0 metres, got {resolution}",
-            where=f"{where}: study.resolution",
+            where=f"{sw}.resolution",
             fix="e.g. resolution = 100",
         )
-    crs = st.get("crs", "auto")
-    if not isinstance(crs, str | int) or isinstance(crs, bool):
-        raise ConfigError('`crs` must be "auto" or an EPSG code', where=f"{where}: study.crs")
-    chunk = st.get("chunk", 1024)
-    if not isinstance(chunk, int) or isinstance(chunk, bool) or not 64 <= chunk <= 8192:
-        raise ConfigError("`chunk` must be a whole number 64..8192", where=f"{where}: study.chunk")
-    region_id = st.get("region_id")
-    if region_id is not None and not isinstance(region_id, str):
-        raise ConfigError("`region_id` must be a field name", where=f"{where}: study.region_id")
-    scheduler = st.get("scheduler")
-    if scheduler is not None and not isinstance(scheduler, str):
-        raise ConfigError("`scheduler` must be an address", where=f"{where}: study.scheduler")
+    crs = _typed(st, "crs", (str, int), sw, "auto")
+    if isinstance(crs, int):
+        crs = f"EPSG:{crs}"
+    if crs.strip().lower() != "auto":
+        _check_analysis_crs(crs, f"{sw}.crs")
+    chunk = _typed(st, "chunk", int, sw, 1024)
+    if not 64 <= chunk <= 8192:
+        raise ConfigError(
+            f"chunk must be 64..8192 pixels, got {chunk}", where=f"{sw}.chunk", fix="chunk = 1024"
+        )
+    scheduler = _typed(st, "scheduler", str, sw)
 
     layers = _parse_layers(raw.get("layers", {}), base, where)
     profiles = raw.get("profiles", {})
     if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
-        raise ConfigError("[profiles.<name>] must be tables", where=f"{where}: profiles")
+        raise ConfigError(
+            "[profiles.<name>] must be tables",
+            where=f"{where}: profiles",
+            fix="write [profiles.windfarm] with the keys to override",
+        )
     for key in ("resources", "carbon"):
         if key in raw and not isinstance(raw[key], dict):
-            raise ConfigError(f"[{key}] must be a table", where=f"{where}: {key}")
+            raise ConfigError(
+                f"[{key}] must be a table", where=f"{where}: {key}", fix=f"write [{key}] and keys"
+            )
+    resources = dict(raw.get("resources", {}))
+    carbon = dict(raw.get("carbon", {}))
+    _validate_tables(resources, carbon, profiles, where)
     return Study(
         name=name,
         path=path,
         region=region_path,
         region_layer=st.get("region_layer"),
-        region_id=region_id,
+        region_id=st.get("region_id"),
         bbox=bbox_t,
-        bbox_crs=str(st.get("bbox_crs", "EPSG:4326")),
-        crs=str(crs) if not isinstance(crs, int) else f"EPSG:{crs}",
+        bbox_crs=bbox_crs,
+        crs=crs,
         resolution=float(resolution),
         layers=layers,
         profiles=profiles,
-        resources=dict(raw.get("resources", {})),
-        carbon=dict(raw.get("carbon", {})),
+        resources=resources,
+        carbon=carbon,
         chunk=chunk,
         scheduler=scheduler,
         synthetic=bool(st.get("synthetic", False)),
+        region_crs=st.get("region_crs"),
     )
+
+
+def _parse_bbox(bbox: Any, bbox_crs: str, where: str) -> tuple[float, float, float, float]:
+    fix = "bbox = [west, south, east, north], e.g. [113.0, 24.0, 113.5, 24.5] in degrees"
+    if not (
+        isinstance(bbox, list)
+        and len(bbox) == 4
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
+        and all(math.isfinite(v) for v in bbox)
+        and bbox[2] > bbox[0]
+        and bbox[3] > bbox[1]
+    ):
+        raise ConfigError(
+            "`bbox` must be four finite numbers [west, south, east, north] with east > west "
+            f"and north > south, got {_show(bbox)}",
+            where=where,
+            fix=fix,
+        )
+    w, s, e, n = (float(v) for v in bbox)
+    if _is_geographic(bbox_crs) and not (w >= -180 and e <= 360 and s >= -90 and n <= 90):
+        raise ConfigError(
+            f"bbox {[w, s, e, n]} is not in degrees, but bbox_crs is {bbox_crs}",
+            where=where,
+            fix="give longitudes/latitudes, or set bbox_crs to the CRS of the numbers",
+        )
+    return (w, s, e, n)
+
+
+def _is_geographic(crs: str) -> bool:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        return bool(CRS.from_user_input(crs).is_geographic)
+    except ProjCRSError:
+        return False  # reported by _check_crs_text
+
+
+def _check_analysis_crs(crs: str, where: str) -> None:
+    """The analysis CRS must be a metric projected CRS (``grid.resolve_crs`` decides)."""
+    from geotool.grid import resolve_crs
+
+    try:
+        resolve_crs(crs)
+    except GeotoolError as exc:
+        raise type(exc)(exc.what, where=where, fix=exc.fix) from None
+
+
+def _validate_tables(
+    resources: dict[str, Any], carbon: dict[str, Any], profiles: dict[str, Any], where: str
+) -> None:
+    """Build what ``[resources]``, ``[carbon]`` and built-in profile overrides configure.
+
+    Imported lazily: a study without these tables loads without the resource, carbon and
+    suitability packages.
+    """
+    if resources:
+        from geotool.resources.config import ResourceConfig
+
+        ResourceConfig.from_dict(resources, where=f"{where}: resources")
+    if carbon:
+        from geotool.carbon.config import CarbonConfig
+
+        try:
+            CarbonConfig.from_dict(carbon)
+        except GeotoolError as exc:
+            raise type(exc)(exc.what, where=f"{where}: {exc.where}", fix=exc.fix) from None
+    from geotool.profiles import BUILTIN_PROFILES
+
+    for name, overrides in profiles.items():
+        if name not in BUILTIN_PROFILES:
+            continue  # a profile given by path on the command line; checked when it is loaded
+        from geotool.suitability.profile import load_profile
+
+        try:
+            load_profile(name, overrides)
+        except GeotoolError as exc:
+            raise type(exc)(exc.what, where=f"{where}: {exc.where}", fix=exc.fix) from None
 
 
 def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
     if not isinstance(table, dict):
-        raise ConfigError("[layers] must be a table", where=f"{where}: layers")
+        raise ConfigError(
+            "[layers] must be a table", where=f"{where}: layers", fix='e.g. dem = "dem.tif"'
+        )
     catalog = load_catalog()
     out = {}
     for name, entry in table.items():
         try:
-            get_layer(name, catalog)
+            spec = get_layer(name, catalog)
         except UnknownNameError as exc:
             raise UnknownNameError(exc.what, where=f"{where}: layers.{name}", fix=exc.fix) from None
         lw = f"{where}: layers.{name}"
         if isinstance(entry, str):
             entry = {"path": entry}
         if not isinstance(entry, dict):
-            raise ConfigError("must be a path or a table with `path`", where=lw)
+            raise ConfigError(
+                f"must be a path or a table with `path`, got {_show(entry)}",
+                where=lw,
+                fix=f'{name} = "file" or {name} = {{ path = "file", ... }}',
+            )
         _unknown(set(entry), LAYER_KEYS, lw)
         p = _require(entry, "path", str, lw)
-        band = entry.get("band", 1)
-        if not isinstance(band, int) or isinstance(band, bool) or band < 1:
-            raise ConfigError("`band` must be a whole number ≥ 1", where=lw)
+        if not p.strip():
+            raise ConfigError("`path` is empty", where=f"{lw}.path", fix=_FIXES["path"])
+        for key in ("layer", "variable", "crs", "units"):
+            _typed(entry, key, str, lw)
+        _typed(entry, "synthetic", bool, lw)
+        band = _typed(entry, "band", int, lw, 1)
+        if band < 1:
+            raise ConfigError(
+                f"`band` must be a whole number ≥ 1, got {band}", where=f"{lw}.band", fix="band = 1"
+            )
+        if spec.kind == "vector" and ("variable" in entry or "band" in entry):
+            raise ConfigError(
+                f"{name} is a vector layer: `variable` and `band` apply to rasters",
+                where=lw,
+                fix="remove them (use `layer` for a layer inside a GeoPackage)",
+            )
         units = entry.get("units")
         if units is not None:
-            get_layer(name, catalog).conversion(str(units))  # raises for unknown units
+            try:
+                spec.conversion(units)  # raises for unknown units
+            except ConfigError as exc:
+                raise ConfigError(exc.what, where=f"{lw}.units", fix=exc.fix) from None
+        if "crs" in entry:
+            _check_crs_text(entry["crs"], f"{lw}.crs")
         out[name] = LayerInput(
             name=name,
             path=(base / p).resolve(),

@@ -8,6 +8,7 @@ anything else is a bug and keeps its traceback (``--debug`` shows tracebacks for
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -58,26 +59,34 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: one-line errors and exit code 2 for user mistakes."""
-    from geotool.errors import EXIT_USER_ERROR, GeotoolError
+    """Console-script entry point: one-line errors and exit code 2 for user mistakes.
+
+    User mistakes are :class:`geotool.errors.GeotoolError` (also when raised inside a dask
+    task and re-raised by ``compute``) and the library or OS errors that
+    :func:`geotool.errors.user_error_from` recognises as the user's (an unwritable or full
+    output disk). Everything else is a bug and keeps its traceback.
+    """
+    from geotool.errors import EXIT_USER_ERROR, user_error_from
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
         return cli.main(args=args, prog_name="geotool", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("geotool: aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo("geotool: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:  # usage errors: click's own one-line message
         if debug:
             raise
-        click.echo(f"geotool: {exc.format_message()}", err=True)
+        click.echo(f"geotool: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
-    except GeotoolError as exc:
-        if debug:
+    except BrokenPipeError:  # `geotool layers | head`: the reader left; not an error
+        # point stdout at /dev/null so that the interpreter's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:
+        user = user_error_from(exc)
+        if user is None or debug:
             raise
-        click.echo(f"geotool: error: {exc}", err=True)
+        click.echo(f"geotool: error: {user}", err=True)
         sys.exit(EXIT_USER_ERROR)
-    except KeyboardInterrupt:
-        click.echo("geotool: interrupted", err=True)
-        sys.exit(130)

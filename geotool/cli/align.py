@@ -17,12 +17,13 @@ from geotool.cli.options import force_option, out_option, quiet_option, study_ar
 def align(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
     """Write every layer of the study as a float32 COG on the analysis grid
     (rasters as DIR/<layer>.tif, vectors as DIR/<layer>_distance_m.tif) plus manifest.json."""
+    from geotool.study import load_study
+
+    study = load_study(study_file)  # before the heavy imports: a bad study fails in a blink
     from geotool.io.outputs import OutputDir, write_manifest
     from geotool.pipeline import align_study, inputs_record
     from geotool.stack import load_region, study_grid
-    from geotool.study import load_study
 
-    study = load_study(study_file)
     notes: list[str] = []
     with OutputDir(out, force=force) as outdir:
         written = align_study(study, outdir, notes)

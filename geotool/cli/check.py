@@ -16,10 +16,11 @@ def check(study_file: Path) -> None:
     """Validate a study: files exist and are geodata, CRSs are right, layers overlap the
     region, values are inside the catalog's ranges. Exit 2 if anything is wrong."""
     from geotool.errors import EXIT_USER_ERROR
-    from geotool.stack import check_study
     from geotool.study import load_study
 
-    study = load_study(study_file)
+    study = load_study(study_file)  # before the heavy imports: a bad study fails in a blink
+    from geotool.stack import check_study
+
     problems, report = check_study(study)
     for line in problems:
         click.echo(f"geotool: error: {line}", err=True)

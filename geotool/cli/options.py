@@ -62,6 +62,20 @@ def run_options(f: F) -> F:
             show_default=True,
             help="± share of each weight perturbed.",
         ),
+        click.option(
+            "--scheduler",
+            "scheduler",
+            metavar="ADDRESS",
+            default=None,
+            help="Run on the Dask distributed scheduler at ADDRESS (e.g. tcp://host:8786); "
+            "overrides [study] scheduler. Workers must see the input and output paths.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Run on a local Dask cluster of N single-threaded worker processes.",
+        ),
         click.option("--no-map", is_flag=True, help="Do not render map.html."),
         click.option("--no-carbon", is_flag=True, help="Skip the forest carbon stage."),
     ]
@@ -81,6 +95,8 @@ def build_run_options(values: dict[str, Any], *, quiet: bool) -> Any:
         carbon=not values.get("no_carbon", False),
         web_map=not values.get("no_map", False),
         quiet=quiet,
+        scheduler=values.get("scheduler") or None,
+        workers=values.get("workers"),
     )
 
 

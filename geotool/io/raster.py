@@ -7,6 +7,7 @@ catalog's no-data codes, unit conversion and range check. Nothing reads a whole 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +18,16 @@ import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from pyproj import CRS
-from rasterio.enums import Resampling
+from rasterio._err import CPLE_BaseError
+from rasterio.enums import MaskFlags, Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
 from geotool.catalog import LayerSpec
 from geotool.errors import (
     CRSError,
+    CRSMismatchError,
     ExtentError,
     MissingFileError,
     UnreadableFileError,
@@ -83,9 +87,18 @@ def open_raster(
     path = Path(path)
     if not path.exists():
         raise MissingFileError("file not found", where=str(path), fix="check the path in [layers]")
+    if path.is_dir():
+        raise UnreadableFileError(
+            "is a folder, not a raster file", where=str(path), fix="give the file inside it"
+        )
     open_path = f'NETCDF:"{path}":{variable}' if variable else str(path)
     try:
-        with rasterio.open(open_path) as ds:
+        with warnings.catch_warnings():
+            # a file without geotransform is refused below with a clearer message
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            ds = rasterio.open(open_path)
+        with ds, warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
             file_crs = ds.crs
             bounds = (ds.bounds.left, ds.bounds.bottom, ds.bounds.right, ds.bounds.top)
             res = (float(ds.res[0]), float(ds.res[1]))
@@ -97,11 +110,16 @@ def open_raster(
             if 1 <= band <= count:
                 # the last pixel lives in the last block: a truncated file fails here
                 ds.read(band, window=rasterio.windows.Window(ds.width - 1, ds.height - 1, 1, 1))
-    except rasterio.errors.RasterioIOError as exc:
+    except (RasterioError, CPLE_BaseError) as exc:
         raise UnreadableFileError(
             f"not a readable raster ({_first_line(exc)})",
             where=str(path),
-            fix="re-download or re-export it as GeoTIFF",
+            fix="re-download or re-export it as GeoTIFF"
+            + (f" (is {variable!r} a variable in it?)" if variable else ""),
+        ) from exc
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"cannot be read ({exc.strerror or exc})", where=str(path), fix="check its permissions"
         ) from exc
     if not 1 <= band <= count:
         raise UnreadableFileError(f"has {count} band(s), band {band} requested", where=str(path))
@@ -128,10 +146,21 @@ def open_raster(
         try:
             out_crs = CRS.from_user_input(crs)
         except Exception as exc:
-            raise CRSError(f"unknown CRS {crs!r}", where=str(path)) from exc
+            raise CRSError(
+                f"unknown CRS {crs!r}", where=str(path), fix='give an EPSG code, e.g. "EPSG:4326"'
+            ) from exc
         assigned = True
     else:
-        out_crs = CRS.from_user_input(file_crs.to_wkt())
+        try:
+            out_crs = CRS.from_user_input(file_crs.to_wkt())
+        except Exception as exc:
+            raise CRSError(
+                f"its CRS cannot be interpreted ({_first_line(exc)})",
+                where=str(path),
+                fix="re-export it with an EPSG-coded CRS",
+            ) from exc
+        if crs is not None:
+            _check_assigned_matches(out_crs, crs, str(path))
     _check_crs_plausible(out_crs, bounds, str(path))
     return RasterSource(
         path=path,
@@ -145,6 +174,30 @@ def open_raster(
         shape=shape,
         nodata=None if nodata is None else float(nodata),
     )
+
+
+def _check_assigned_matches(file_crs: CRS, assigned: str, where: str) -> None:
+    """``crs`` in a [layers] entry assigns a CRS to a file that has none; it never relabels.
+
+    A file whose own CRS differs from the one the study states is ambiguous: either the study
+    or the file is wrong, and guessing would silently misplace the layer.
+    """
+    try:
+        stated = CRS.from_user_input(assigned)
+    except Exception as exc:
+        raise CRSError(f"unknown CRS {assigned!r}", where=where) from exc
+    if not file_crs.equals(stated, ignore_axis_order=True):
+        raise CRSMismatchError(
+            f"the file's CRS is {_crs_name(file_crs)} but its [layers] entry says "
+            f"crs = {assigned!r}",
+            where=where,
+            fix="remove `crs` (it only assigns a CRS to a file that has none), or fix the file",
+        )
+
+
+def _crs_name(crs: CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
 
 
 def _first_line(exc: BaseException) -> str:
@@ -228,9 +281,15 @@ def clean_values(
     values: np.ndarray, spec: LayerSpec, src: RasterSource, *, check: bool = True
 ) -> np.ndarray:
     """No-data codes → NaN, units converted, then the catalog's range/classes checked."""
-    out = values.astype("float32", copy=False)
+    out = values.astype("float32", copy=True)
     for code in _nodata_codes(spec, src):
         out[np.isclose(out, code, rtol=0, atol=abs(code) * 1e-6 + 1e-6)] = np.nan
+    if check and np.isinf(out).any():
+        raise ValueRangeError(
+            f"{spec.name} holds infinite values",
+            where=src.label,
+            fix="mark them as nodata (e.g. gdal_edit.py -a_nodata) or fill them",
+        )
     factor, offset = spec.conversion(src.units)
     if factor != 1.0 or offset != 0.0:
         out = out * np.float32(factor) + np.float32(offset)
@@ -319,7 +378,14 @@ def _warp_block(
     assert block_info is not None
     (r0, r1), (c0, c1) = block_info[None]["array-location"]
     sub = grid.window(r0, c0, r1 - r0, c1 - c0)
-    return warp_to(src, spec, sub, resampling)
+    try:
+        return warp_to(src, spec, sub, resampling)
+    except (RasterioError, CPLE_BaseError) as exc:  # e.g. a damaged block inside the file
+        raise UnreadableFileError(
+            f"cannot be read ({_first_line(exc)})",
+            where=src.label,
+            fix="the file is damaged: re-download or re-export it",
+        ) from exc
 
 
 def warp_to(src: RasterSource, spec: LayerSpec, grid: Grid, resampling: Resampling) -> np.ndarray:
@@ -328,6 +394,13 @@ def warp_to(src: RasterSource, spec: LayerSpec, grid: Grid, resampling: Resampli
     src_nodata = src.nodata if src.nodata is not None else _first_code(spec)
     env = rasterio.Env(GDAL_NUM_THREADS="1", GDAL_CACHEMAX=GDAL_CACHE_BYTES)
     with env, rasterio.open(src.open_path) as ds:
+        window = same_grid_window(ds, src, grid)
+        if window is not None:
+            # the block is a window of the source: any resampling is the identity, read it
+            values = ds.read(src.band, window=window, out_dtype="float32")
+            if src_nodata is not None:
+                values[values == np.float32(src_nodata)] = np.nan
+            return clean_values(values, spec, src)
         vrt_kwargs = {
             "crs": grid.crs,
             "transform": grid.transform,
@@ -346,34 +419,44 @@ def warp_to(src: RasterSource, spec: LayerSpec, grid: Grid, resampling: Resampli
     return clean_values(values, spec, src)
 
 
+def same_grid_window(
+    ds: rasterio.io.DatasetReader, src: RasterSource, grid: Grid
+) -> rasterio.windows.Window | None:
+    """The window of ``ds`` whose pixels are exactly ``grid``'s, or None.
+
+    Same CRS, same north-up pixel size, a whole-pixel offset, inside the source and no mask
+    band or alpha (which only the warper honours): then a plain windowed read gives what the
+    warper would, at the cost of decompressing the tiles alone.
+    """
+    t, g = ds.transform, grid.transform
+    if src.crs != grid.crs or t.b != 0 or t.d != 0 or g.b != 0 or g.d != 0:
+        return None
+    if not (np.isclose(t.a, g.a, rtol=1e-9) and np.isclose(t.e, g.e, rtol=1e-9)):
+        return None
+    col, row = (g.c - t.c) / t.a, (g.f - t.f) / t.e
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    c0, r0 = round(col), round(row)
+    if c0 < 0 or r0 < 0 or c0 + grid.width > ds.width or r0 + grid.height > ds.height:
+        return None
+    flags = ds.mask_flag_enums[src.band - 1]
+    if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
+        return None
+    return rasterio.windows.Window(c0, r0, grid.width, grid.height)
+
+
 def _first_code(spec: LayerSpec) -> float | None:
     return spec.nodata[0] if spec.nodata else None
 
 
-def scan_values(src: RasterSource, spec: LayerSpec, max_pixels: int = 4_000_000) -> dict:
+def scan_values(
+    src: RasterSource, spec: LayerSpec, grid: Grid | None = None, max_pixels: int = 4_000_000
+) -> dict:
     """Stream through the source once (decimated past ``max_pixels``) and check its values.
 
-    Used by ``geotool check``: reads block by block, never the whole raster at once.
+    With ``grid``, only the part of the source covering the grid is read. See
+    :func:`geotool.io.scan.scan_values` (where it lives, with the pre-flight sampler).
     """
-    lo, hi, n_valid, n_total = np.inf, -np.inf, 0, 0
-    step = max(1, int(np.ceil(np.sqrt(src.shape[0] * src.shape[1] / max_pixels))))
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(src.open_path) as ds:
-        rows = max(1, 1024 // step) * step
-        for r in range(0, ds.height, rows):
-            h = min(rows, ds.height - r)
-            window = rasterio.windows.Window(0, r, ds.width, h)
-            out_shape = (max(1, h // step), max(1, ds.width // step))
-            block = ds.read(src.band, window=window, out_shape=out_shape)
-            values = clean_values(block, spec, src, check=True)
-            finite = values[np.isfinite(values)]
-            n_total += values.size
-            n_valid += finite.size
-            if finite.size:
-                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-    if n_valid == 0:
-        raise ValueRangeError(
-            f"{spec.name} holds no valid values (all no-data)",
-            where=src.label,
-            fix="check the file and its nodata setting",
-        )
-    return {"min": lo, "max": hi, "valid_share": n_valid / max(1, n_total)}
+    from geotool.io.scan import scan_values as scan
+
+    return scan(src, spec, grid, max_pixels=max_pixels)

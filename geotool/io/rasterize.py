@@ -9,6 +9,18 @@ truly nearest segment is not among the candidates, the answer still lies within
 ``sqrt(d² + s²/4) - d ≤ min(s/2, s²/8d)`` of the true distance ``d`` — a sixth of a pixel at
 the feature and under 1 % beyond two pixels. Pixel centres inside polygons get 0.
 
+Pixels are handled by cells of 16 × 16, with one k-d tree query at each cell centre:
+
+- cells provably beyond the distance cap hold the cap (:func:`beyond_cap`), so a short cap (a
+  setback buffer) costs little more than the mask;
+- cells near features, whose pixels share a few candidate segments, get *exact* distances
+  (:mod:`geotool.io.cells`: every segment that can be nearest to a pixel of the cell is found
+  from one ball query, then all pixel-segment distances are taken at once);
+- the remaining cells (far from every feature under a long cap) query pixel by pixel as above.
+
+Measured on a 1024² block at 30 m with 18,000 road segments: 0.07 s at a 500 m cap, 0.6 s at
+5 km and 0.7 s at 50 km, against 0.25 s, 1.3 s and 1.7 s querying every pixel.
+
 Each dask task handles one block; the k-d tree is built once per layer from the features within
 the grid's reach (bounds + distance cap) and shared by all tasks, so memory grows with the
 vector data, not with the raster.
@@ -29,10 +41,12 @@ import xarray as xr
 from scipy.spatial import cKDTree
 
 from geotool.grid import Grid
+from geotool.io.cells import near_cells_exact
 from geotool.io.raster import DEFAULT_CHUNK, to_dataarray
 
 _BATCH = 1 << 18  # pixel centres per k-d tree query batch: bounds temporary memory (~30 MB)
 _CANDIDATES = 1  # nearest samples whose segments are checked exactly (1 meets the bound)
+_CELL = 16  # pixels per cell edge of the coarse pass that skips pixels beyond the cap
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,6 +183,52 @@ def _inside_polygons(index: FeatureIndex, sub: Grid) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """The ``_CELL`` × ``_CELL`` cells of a block (padded to whole cells) and, for each, the
+    distance from its centre to the nearest sample."""
+
+    xs: np.ndarray  # padded pixel-centre x, length nc * _CELL
+    ys: np.ndarray  # padded pixel-centre y, length nr * _CELL
+    centres: np.ndarray  # (nr * nc, 2), row-major
+    d_sample: np.ndarray  # (nr * nc,), inf beyond the query bound
+    r: float  # centre to the farthest pixel centre of a cell
+    lower: np.ndarray  # (nr * nc,) lower bound of any pixel's distance
+
+
+def _cells(index: FeatureIndex, grid: Grid, max_distance: float) -> _Cells:
+    assert index.tree is not None
+    h, w = grid.shape
+    padded = grid.window(0, 0, -(-h // _CELL) * _CELL, -(-w // _CELL) * _CELL)
+    xs, ys = padded.xs, padded.ys
+    cx = xs.reshape(-1, _CELL).mean(axis=1)
+    cy = ys.reshape(-1, _CELL).mean(axis=1)
+    gx, gy = np.meshgrid(cx, cy)
+    centres = np.column_stack([gx.ravel(), gy.ravel()])
+    r = float(np.hypot(*(np.array([grid.res, grid.res]) * (_CELL - 1) / 2.0)))
+    bound = max_distance + index.spacing / 2.0 + r
+    d_sample, _ = index.tree.query(centres, k=1, distance_upper_bound=bound, workers=1)
+    lower = d_sample - index.spacing / 2.0 - r
+    return _Cells(xs, ys, centres, d_sample, r, lower)
+
+
+def beyond_cap(index: FeatureIndex, grid: Grid, max_distance: float) -> np.ndarray:
+    """Pixels of ``grid`` provably at least ``max_distance`` from every feature (bool).
+
+    One k-d tree query per cell of ``_CELL`` × ``_CELL`` pixels instead of one per pixel: the
+    nearest sample to the cell centre is at ``d_c``, so the true distance from the centre is at
+    least ``d_c - s/2`` (every point of a segment lies within ``s/2`` of a sample) and, distance
+    being 1-Lipschitz, every pixel centre within ``r`` of the cell centre is at least
+    ``d_c - s/2 - r`` away. Cells where that bound reaches the cap hold the cap exactly.
+    """
+    h, w = grid.shape
+    if index.empty:
+        return np.ones((h, w), dtype=bool)
+    cells = _cells(index, grid, max_distance)
+    far = (cells.lower >= max_distance).reshape(cells.ys.size // _CELL, cells.xs.size // _CELL)
+    return np.repeat(np.repeat(far, _CELL, axis=0), _CELL, axis=1)[:h, :w]
+
+
 def _distance_block(
     block: np.ndarray,
     index: FeatureIndex,
@@ -178,11 +238,32 @@ def _distance_block(
     block_info: dict | None = None,
 ) -> np.ndarray:
     sub = _block_grid(grid, block_info)
-    xs, ys = np.meshgrid(sub.xs, sub.ys)
-    d = distances_at(index, np.column_stack([xs.ravel(), ys.ravel()]), max_distance)
-    d = d.reshape(sub.shape)
-    d[_inside_polygons(index, sub)] = 0.0
-    return d.astype("float32")
+    h, w = sub.shape
+    if index.empty:
+        return np.full(sub.shape, max_distance, dtype="float32")
+    cells = _cells(index, sub, max_distance)
+    nr, nc = cells.ys.size // _CELL, cells.xs.size // _CELL
+    d = np.full((nr, nc, _CELL, _CELL), max_distance, dtype="float64")  # cell-major
+    near = np.flatnonzero(cells.lower < max_distance)
+    if near.size:
+        ii, jj = np.divmod(near, nc)
+        xs = cells.xs.reshape(nc, _CELL)[jj]  # (k, C)
+        ys = cells.ys.reshape(nr, _CELL)[ii]
+        px = np.stack(np.broadcast_arrays(xs[:, None, :], ys[:, :, None]), axis=-1)
+        px = px.reshape(near.size, _CELL * _CELL, 2)
+        done, exact = near_cells_exact(
+            index, px, cells.centres[near], cells.d_sample[near], cells.r, max_distance
+        )
+        d[ii[done], jj[done]] = exact[done].reshape(-1, _CELL, _CELL)
+        rest = ~done
+        if rest.any():
+            pts = px[rest].reshape(-1, 2)
+            per_pixel = distances_at(index, pts, max_distance)
+            d[ii[rest], jj[rest]] = per_pixel.reshape(-1, _CELL, _CELL)
+    out = d.transpose(0, 2, 1, 3).reshape(nr * _CELL, nc * _CELL)[:h, :w]
+    out = np.ascontiguousarray(out, dtype="float32")
+    out[_inside_polygons(index, sub)] = 0.0
+    return out
 
 
 def _mask_block(

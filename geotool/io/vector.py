@@ -24,6 +24,7 @@ from pyproj import CRS
 from geotool.errors import (
     ConfigError,
     CRSError,
+    CRSMismatchError,
     GeometryError,
     MissingFileError,
     UnreadableFileError,
@@ -40,6 +41,7 @@ def read_vector(
     bbox: tuple[float, float, float, float] | None = None,
     bbox_crs: Any = None,
     notes: list[str] | None = None,
+    crs_key: str = "crs",
 ) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with valid, non-empty, 2-D geometries.
 
@@ -51,6 +53,23 @@ def read_vector(
         Read only features intersecting this box (given in ``bbox_crs``).
     notes
         Receives one line per repair made (invalid geometries fixed, empties dropped).
+    crs_key
+        The study key that states this file's CRS: ``crs`` of a [layers] entry, or
+        ``region_crs`` of [study] (named in messages).
+
+    Raises
+    ------
+    geotool.errors.MissingFileError, geotool.errors.UnreadableFileError
+        A missing, unsupported, corrupt or truncated file.
+    geotool.errors.CRSError
+        No CRS and none assigned, a CRS contradicting the coordinates, or an assigned
+        ``crs`` that differs from the file's own (``CRSMismatchError``).
+    geotool.errors.GeometryError
+        No feature with a geometry.
+
+    Examples
+    --------
+    >>> read_vector(Path("roads.geojson"), bbox=(112.9, 24.0, 113.3, 24.4))  # doctest: +SKIP
     """
     path = Path(path)
     if not path.exists():
@@ -63,12 +82,16 @@ def read_vector(
             fix="use GeoPackage, GeoJSON, Shapefile or GeoParquet",
         )
     try:
-        if suffix in {".parquet", ".geoparquet"}:
-            gdf = gpd.read_parquet(path)
-        elif suffix in {".geojson", ".json"} and _is_bare_array(path):
-            gdf = _read_feature_array(path)
-        else:
-            gdf = _read_ogr(path, layer, bbox, bbox_crs)
+        with warnings.catch_warnings():
+            # GDAL's complaints about the file (bad GeoPackage ids, ...) end in the error below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            if suffix in {".parquet", ".geoparquet"}:
+                gdf = gpd.read_parquet(path)
+            elif suffix in {".geojson", ".json"} and _is_bare_array(path):
+                gdf = _read_feature_array(path)
+            else:
+                gdf = _read_ogr(path, layer, bbox, bbox_crs)
     except (MissingFileError, UnreadableFileError, ConfigError):
         raise
     except Exception as exc:
@@ -77,17 +100,30 @@ def read_vector(
             where=str(path),
             fix="re-export it as GeoPackage or GeoJSON",
         ) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise UnreadableFileError("holds no geometry column", where=str(path))
     if gdf.crs is None:
-        if suffix in {".geojson", ".json"}:
+        if crs is not None:
+            gdf = gdf.set_crs(_parse_crs(crs, str(path)))
+        elif suffix in {".geojson", ".json"}:
             gdf = gdf.set_crs("EPSG:4326")  # RFC 7946 §4: GeoJSON coordinates are WGS 84
-        elif crs is not None:
-            gdf = gdf.set_crs(crs)
         else:
             raise CRSError(
                 "vector file has no CRS",
                 where=str(path),
-                fix='add `crs = "EPSG:xxxx"` to its [layers] entry (or ship the .prj)',
+                fix=f'add `{crs_key} = "EPSG:xxxx"` to {_crs_place(crs_key)}, or ship the .prj',
             )
+    elif crs is not None and not CRS(gdf.crs).equals(
+        _parse_crs(crs, str(path)), ignore_axis_order=True
+    ):
+        epsg = CRS(gdf.crs).to_epsg()
+        raise CRSMismatchError(
+            f"the file's CRS is {f'EPSG:{epsg}' if epsg else gdf.crs.name} but the study "
+            f"says {crs!r}",
+            where=str(path),
+            fix=f"remove `{crs_key}` from {_crs_place(crs_key)} (it only assigns a CRS to a "
+            "file that has none), or fix the file",
+        )
     gdf = clean_geometries(gdf, str(path), notes)
     _check_vector_crs(gdf, str(path))
     if bbox is not None and len(gdf):
@@ -157,10 +193,30 @@ def _bbox_in(
     return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
 
 
+def _crs_place(crs_key: str) -> str:
+    return "[study]" if crs_key == "region_crs" else "its [layers] entry"
+
+
+def _parse_crs(crs: str, where: str) -> CRS:
+    try:
+        return CRS.from_user_input(crs)
+    except Exception as exc:
+        raise CRSError(
+            f"unknown CRS {crs!r}", where=where, fix='give an EPSG code, e.g. "EPSG:4326"'
+        ) from exc
+
+
 def _check_vector_crs(gdf: gpd.GeoDataFrame, where: str) -> None:
+    """Catch a CRS that contradicts the coordinates (degrees labelled metres and vice versa)."""
     if not len(gdf):
         return
     left, bottom, right, top = gdf.total_bounds
+    if not np.all(np.isfinite(gdf.total_bounds)):
+        raise GeometryError(
+            "has coordinates that are not finite numbers",
+            where=where,
+            fix="repair the file (NaN or infinite coordinates)",
+        )
     if gdf.crs.is_geographic and not (
         -181 <= left <= 361 and -181 <= right <= 361 and -91 <= bottom <= top <= 91
     ):
@@ -168,6 +224,20 @@ def _check_vector_crs(gdf: gpd.GeoDataFrame, where: str) -> None:
             f"CRS {gdf.crs.name} is geographic but coordinates reach {gdf.total_bounds.round(1)}",
             where=where,
             fix="the file's CRS is wrong: set the projected CRS it really uses",
+        )
+    span = max(right - left, top - bottom)
+    if (
+        gdf.crs.is_projected
+        and 0 < span < 10
+        and all(abs(v) <= 180 for v in (left, right))
+        and all(abs(v) <= 90 for v in (bottom, top))
+    ):
+        # a whole layer within 10 m of the projection's false origin: degrees labelled metres
+        raise CRSError(
+            f"CRS {gdf.crs.name} is in metres but the coordinates {gdf.total_bounds.round(3)} "
+            "look like degrees",
+            where=where,
+            fix="the file is probably EPSG:4326: fix its CRS",
         )
 
 
@@ -190,12 +260,41 @@ def clean_geometries(
         geoms = shapely.force_2d(geoms)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
-        repaired = shapely.make_valid(geoms[invalid])
         geoms = np.array(geoms, dtype=object)
+        was_polygon = np.isin(shapely.get_type_id(geoms[invalid]), (3, 6))
+        repaired = shapely.make_valid(geoms[invalid])
+        # a self-touching polygon repairs to polygons plus stray lines or points; an area
+        # stays an area (otherwise a region unit would turn into a "mixed geometry")
+        repaired[was_polygon] = _polygonal_part(repaired[was_polygon])
         geoms[invalid] = repaired
         if notes is not None:
             notes.append(f"{where}: repaired {int(invalid.sum())} invalid geometries (make_valid)")
+        collapsed = shapely.is_empty(geoms)
+        if collapsed.all():
+            raise GeometryError(
+                "has only invalid geometries that collapse when repaired",
+                where=where,
+                fix="re-digitise or re-export the features",
+            )
+        if collapsed.any():
+            if notes is not None:
+                notes.append(
+                    f"{where}: dropped {int(collapsed.sum())} geometries that collapsed "
+                    "when repaired"
+                )
+            gdf = gdf[~collapsed]
+            geoms = geoms[~collapsed]
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+
+
+def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygons of each geometry (collections flattened, lines/points dropped)."""
+    out = np.empty(len(geoms), dtype=object)
+    for i, g in enumerate(geoms):  # only the few repaired features
+        parts = shapely.get_parts(g)
+        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        out[i] = shapely.union_all(polys) if len(polys) else shapely.Polygon()
+    return out
 
 
 # ----------------------------------------------------------------------------- filters
@@ -263,7 +362,14 @@ def apply_filter(gdf: gpd.GeoDataFrame, where: str | None, label: str) -> gpd.Ge
         ">": col.__gt__,
         ">=": col.__ge__,
     }
-    mask = col.isin(value) if op == "in" else ops[op](value)
+    try:
+        mask = col.isin(value) if op == "in" else ops[op](value)
+    except TypeError as exc:  # e.g. numbers compared with text
+        raise ConfigError(
+            f"filter {where!r} compares field {field!r} ({col.dtype}) with {value!r}",
+            where=label,
+            fix="compare numbers with numbers (no quotes) and text with quoted text",
+        ) from exc
     return gdf[mask.fillna(False).to_numpy(dtype=bool)]
 
 

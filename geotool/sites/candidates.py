@@ -1,9 +1,10 @@
 """Candidate pixels, their connected areas, and splitting of large areas.
 
-Memory: the candidate mask (uint8, 1 byte per pixel) and the label raster (int32, 4 bytes
-per pixel) of the whole grid are held in memory while sites are extracted; with the
-temporaries of labelling and polygonising the peak is about 12 bytes per pixel above the
-evaluation itself (measured: +200 MB for 1.6 × 10⁷ pixels, so ~0.6 GB for 5 × 10⁷). The
+Memory: the candidate mask (uint8, 1 byte per pixel) and the label raster (uint16, 2 bytes
+per pixel while there are fewer than 65,536 areas, else int32) of the whole grid are held in
+memory while sites are extracted; the mask is freed once labelled and polygons are traced in
+strips of rows, so the peak is about 3 bytes per pixel above the evaluation itself (1.2 GB at
+20,000² px; see ``benchmarks/score_vs_peers.py``, step ``geotool_sites``). The
 score itself is only read block by block (twice for ``threshold``, three times for ``top_share``: histogram,
 mask, per-site statistics).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -101,18 +103,18 @@ def _mask_kernel(block: np.ndarray, *, threshold: float) -> np.ndarray:
 
 
 class _Split:
-    """Block -> (1 above bin b / 2 inside bin b / 0 code array, scores inside bin b)."""
+    """Block -> (uint8: 1 above bin b, else 0; flat indices and scores of the pixels in bin b)."""
 
     def __init__(self, b: int) -> None:
         self.b = b
         self.__name__ = "split_at_bin"
 
-    def __call__(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         v = np.asarray(block, dtype=np.float64)
         ok = np.isfinite(v)
         idx = np.where(ok, _bin_index(np.where(ok, v, 0.0)), -1)
-        code = np.where(idx > self.b, 1, np.where(idx == self.b, 2, 0)).astype(np.uint8)
-        return code, v[code == 2]
+        inside = np.flatnonzero(idx == self.b)
+        return (idx > self.b).astype(np.uint8), inside, v.ravel()[inside]
 
 
 def candidate_mask(score: Any, spec: SitesSpec) -> tuple[np.ndarray, float]:
@@ -122,6 +124,7 @@ def candidate_mask(score: Any, spec: SitesSpec) -> tuple[np.ndarray, float]:
     the pixels of :func:`top_share_threshold`, in two passes (histogram, then the mask with
     the scores of the threshold's histogram bin). NaN and a score of 0 are never candidates
     (when most eligible land scores 0, the top share can hold fewer pixels than asked).
+    Blocks are written into the mask a few at a time: the mask is the only full-size array.
     """
     if (spec.threshold is None) == (spec.top_share is None):
         raise ConfigError(
@@ -129,40 +132,138 @@ def candidate_mask(score: Any, spec: SitesSpec) -> tuple[np.ndarray, float]:
             where="[sites]",
             fix="threshold = 0.6 (score) or top_share = 0.1 (best 10 % of eligible pixels)",
         )
+    out = np.zeros(_shape(score), dtype=np.uint8)
     if spec.threshold is not None:
         t = float(spec.threshold)
-        parts = dask.compute(*block_tasks(score, functools.partial(_mask_kernel, threshold=t)))
-        return _assemble(score, [(p, None) for p in parts], t), t
+        kernel = functools.partial(_mask_kernel, threshold=t)
+        for (ys, xs), block in _in_rounds(score, kernel):
+            out[ys, xs] = block
+        return out, t
     assert spec.top_share is not None
     hist = _histogram(score, spec.top_share)
     if hist.sum() == 0:
-        return np.zeros(_shape(score), dtype=np.uint8), math.inf
+        return out, math.inf
     b, k, above = _locate(hist, spec.top_share)
-    split = dask.compute(*block_tasks(score, _Split(b)))
-    t = _kth(np.concatenate([v for _, v in split]), k, above)
-    return _assemble(score, list(split), t), t
+    in_bin: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray]] = []
+    for (ys, xs), (code, inside, values) in _in_rounds(score, _Split(b)):
+        out[ys, xs] = code
+        in_bin.append(((ys, xs), inside, values))
+    t = _kth(np.concatenate([v for _, _, v in in_bin]), k, above)
+    for (ys, xs), inside, values in in_bin:
+        window = out[ys, xs]  # a view: set the bin's pixels that pass the exact threshold
+        rows, cols = np.unravel_index(inside, window.shape)
+        window[rows, cols] = (values >= t) & (values > 0.0)
+    return out, t
+
+
+def _in_rounds(score: Any, func: Any, per_round: int = 16) -> Iterator[tuple[Any, Any]]:
+    """``(block slices, func(block))`` for every block, computing ``per_round`` at a time."""
+    slices = block_slices(score)
+    tasks = list(block_tasks(score, func))
+    for start in range(0, len(tasks), per_round):
+        done = dask.compute(*tasks[start : start + per_round])
+        yield from zip(slices[start : start + per_round], done, strict=True)
 
 
 def _shape(score: Any) -> tuple[int, int]:
     return (int(score.shape[0]), int(score.shape[1]))
 
 
-def _assemble(
-    score: Any, parts: list[tuple[np.ndarray, np.ndarray | None]], threshold: float
-) -> np.ndarray:
-    out = np.zeros(_shape(score), dtype=np.uint8)
-    for (ys, xs), (code, values) in zip(block_slices(score), parts, strict=True):
-        window = out[ys, xs]
-        window[...] = code == 1
-        if values is not None:
-            window[code == 2] = (values >= threshold) & (values > 0.0)
-    return out
+LABEL_STRIP_ROWS = 1024
+"""Rows labelled at a time by :func:`label_candidates` (bounds scipy's temporaries)."""
 
 
 def label_candidates(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected areas of the mask: int32 labels 1..n (0 = not a candidate)."""
-    labels, n = ndimage.label(mask, structure=QUEEN, output=np.int32)
-    return labels, int(n)
+    """8-connected areas of the mask: labels 1..n (0 = not a candidate), numbered in raster
+    order of their first pixel, as ``scipy.ndimage.label`` numbers them.
+
+    The labels are uint16 while there are fewer than 65,536 areas — half the memory of int32
+    (0.8 GB instead of 1.6 GB at 20,000² px) — and int32 beyond. Labelling runs in strips of
+    ``LABEL_STRIP_ROWS`` rows (scipy's provisional labels would otherwise need a full-size
+    int32 temporary) whose areas are joined across strip edges with a union-find
+    (``scipy.sparse.csgraph.connected_components``), then written strip by strip.
+    """
+    h = mask.shape[0]
+    strips = [(r, min(h, r + LABEL_STRIP_ROWS)) for r in range(0, h, LABEL_STRIP_ROWS)]
+    offsets, edges, total = [], [], 0
+    prev_last: np.ndarray | None = None
+    for r0, r1 in strips:
+        lab, n = ndimage.label(mask[r0:r1], structure=QUEEN, output=np.int32)
+        np.add(lab, total, out=lab, where=lab > 0)  # provisional ids, unique over strips
+        if prev_last is not None:
+            edges.append(_touching(prev_last, lab[0]))
+        prev_last = lab[-1].copy()
+        offsets.append(total)
+        total += int(n)
+        del lab
+    final = _merge(total, edges)  # provisional id (1-based) -> final id, 0 -> 0
+    n_final = int(final.max()) if final.size else 0
+    dtype = np.uint16 if n_final <= np.iinfo(np.uint16).max else np.int32
+    labels = np.zeros(mask.shape, dtype=dtype)
+    for (r0, r1), offset in zip(strips, offsets, strict=True):
+        lab, _ = ndimage.label(mask[r0:r1], structure=QUEEN, output=np.int32)
+        nz = lab > 0
+        labels[r0:r1][nz] = final[lab[nz] + offset]
+    return labels, n_final
+
+
+def _touching(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """(k, 2) pairs of provisional ids 8-connected across a strip edge (rows upper/lower)."""
+    pairs = []
+    for shift in (-1, 0, 1):
+        a = upper[max(0, shift) : upper.size + min(0, shift)]
+        b = lower[max(0, -shift) : lower.size + min(0, -shift)]
+        both = (a > 0) & (b > 0)
+        pairs.append(np.column_stack([a[both], b[both]]))
+    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
+def _merge(total: int, edges: list[np.ndarray]) -> np.ndarray:
+    """Final ids of provisional ids 1..total joined by ``edges``, in order of first id."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if total == 0:
+        return np.zeros(1, dtype=np.int64)
+    e = np.concatenate(edges) if edges else np.empty((0, 2), dtype=np.int64)
+    graph = coo_matrix(
+        (np.ones(len(e), dtype=np.int8), (e[:, 0] - 1, e[:, 1] - 1)), shape=(total, total)
+    )
+    _, comp = connected_components(graph, directed=False)
+    # number components by their smallest provisional id = raster order of first pixel
+    first = np.full(comp.max() + 1, total, dtype=np.int64)
+    np.minimum.at(first, comp, np.arange(total))
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(1, first.size + 1)
+    return np.concatenate([[0], rank[comp]])
+
+
+def label_counts(labels: np.ndarray, minlength: int) -> np.ndarray:
+    """Pixels per label id (``bincount`` strip by strip: numpy would otherwise convert the
+    whole label raster to an int64 temporary, 8 bytes per pixel)."""
+    counts = np.zeros(minlength, dtype=np.int64)
+    for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):
+        part = np.bincount(labels[r0 : r0 + LABEL_STRIP_ROWS].ravel(), minlength=minlength)
+        if part.size > counts.size:
+            counts = np.concatenate([counts, np.zeros(part.size - counts.size, np.int64)])
+        counts[: part.size] += part
+    return counts
+
+
+def _split_id_bound(labels: np.ndarray, n: int, max_px: int) -> int:
+    """Largest label id :func:`split_large` can create (each split part gets new ids)."""
+    counts = label_counts(labels, n + 1)
+    counts[0] = 0
+    return n + int(counts[counts > max_px].sum())
+
+
+def widen_for_split(labels: np.ndarray, n: int, max_px: int | None) -> np.ndarray:
+    """``labels`` as int32 when splitting areas above ``max_px`` could run out of its ids."""
+    if max_px is None or np.iinfo(labels.dtype).max >= np.iinfo(np.int32).max:
+        return labels
+    if _split_id_bound(labels, n, max_px) > np.iinfo(labels.dtype).max:
+        return labels.astype(np.int32)
+    return labels
 
 
 def _bisect(idx: np.ndarray, rr: np.ndarray, cc: np.ndarray, max_px: int) -> list[np.ndarray]:
@@ -188,9 +289,11 @@ def split_large(labels: np.ndarray, n: int, max_px: int | None, min_px: int = 1)
     pixels; relabels to 1..m and returns m. A part of a split area that is not connected
     (a cut through a concave area) becomes one site per 8-connected piece.
     """
-    counts = np.bincount(labels.ravel(), minlength=n + 1)
+    counts = label_counts(labels, n + 1)
     drop = np.flatnonzero(counts < min_px)
     if max_px is not None:
+        if _split_id_bound(labels, n, max_px) > np.iinfo(labels.dtype).max:
+            raise ValueError(f"{labels.dtype} labels cannot hold the split ids: widen_for_split()")
         big = np.flatnonzero(counts > max_px)
         big = big[big > 0]
         objects = ndimage.find_objects(labels)
@@ -204,13 +307,15 @@ def split_large(labels: np.ndarray, n: int, max_px: int | None, min_px: int = 1)
                 pieces, m = ndimage.label(sub, structure=QUEEN, output=np.int32)
                 window[sub] = pieces[sub] + (next_id - 1)
                 next_id += int(m)
-        counts = np.bincount(labels.ravel(), minlength=next_id)
+        counts = label_counts(labels, next_id)
         drop = np.flatnonzero(counts < min_px)
-    lookup = np.arange(counts.size, dtype=np.int32)
+    lookup = np.arange(counts.size, dtype=labels.dtype)
     keep = np.ones(counts.size, dtype=bool)
     keep[drop] = False
     keep[0] = False
-    lookup[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    lookup[keep] = np.arange(1, int(keep.sum()) + 1, dtype=labels.dtype)
     lookup[~keep] = 0
-    np.take(lookup, labels, out=labels, mode="clip")  # in place: no second label raster
+    for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):  # in place, a strip at a time
+        strip = labels[r0 : r0 + LABEL_STRIP_ROWS]
+        strip[...] = lookup[strip]
     return int(keep.sum())

@@ -4,7 +4,8 @@ Steps (memory: see :mod:`geotool.sites.candidates`):
 
 1. candidate pixels: ``score >= threshold``, or the best ``top_share`` of eligible pixels
    (finite score), exactly (:func:`~geotool.sites.candidates.top_share_threshold`);
-2. 8-connected areas (``scipy.ndimage.label``, in memory as int32); areas below
+2. 8-connected areas (``scipy.ndimage.label``, in memory as uint16, or int32 past 65,535
+   areas); areas below
    ``min_area_km2`` dropped; areas above ``max_area_km2`` split by proportional recursive
    bisection of their pixel coordinates into compact parts of at most ``max_area_km2``
    (a disconnected part becomes one site per connected piece);
@@ -37,6 +38,7 @@ from geotool.sites.candidates import (
     candidate_mask,
     label_candidates,
     split_large,
+    widen_for_split,
 )
 from geotool.sites.layers import metric_layers
 from geotool.sites.metrics import site_metrics
@@ -66,6 +68,18 @@ def shortfall_layers(evaluated: xr.Dataset, profile: Profile) -> dict[str, xr.Da
     weights = profile.weights
     active = [c.name for c in profile.criteria if weights[c.name] > 0]
     w = np.array([weights[a] for a in active], dtype=np.float64)
+    w = w / w.sum()
+    if profile.aggregation.method in ("wlc", "product"):
+        # one criterion at a time (the same float64 arithmetic as shortfalls()): no stacked
+        # (criterion, y, x) float64 block per position, which dominated the memory of sites
+        out = {}
+        for a, wa in zip(active, w, strict=True):
+            m = evaluated[f"m_{a}"].astype(np.float64)
+            if profile.aggregation.method == "wlc":
+                out[a] = (wa * (1.0 - m)).transpose("y", "x")
+            else:  # -w ln m, +inf at m = 0 (without a divide-by-zero warning per block)
+                out[a] = xr.where(m == 0, np.inf, -wa * np.log(m.where(m != 0))).transpose("y", "x")
+        return out
     stacked = xr.concat([evaluated[f"m_{a}"] for a in active], dim="criterion")
     if isinstance(stacked.data, da.Array):
         stacked = stacked.chunk({"criterion": -1})
@@ -76,7 +90,7 @@ def shortfall_layers(evaluated: xr.Dataset, profile: Profile) -> dict[str, xr.Da
         output_core_dims=[["criterion"]],
         dask="parallelized",
         output_dtypes=[np.float64],
-        kwargs={"weights": w / w.sum(), "spec": profile.aggregation},
+        kwargs={"weights": w, "spec": profile.aggregation},
     )
     return {a: sf.isel(criterion=j).transpose("y", "x") for j, a in enumerate(active)}
 
@@ -178,6 +192,7 @@ def extract_sites(
     mask, threshold = candidate_mask(score, spec)
     labels, n = label_candidates(mask)
     del mask
+    labels = widen_for_split(labels, n, max_px)
     n = split_large(labels, n, max_px, min_px)
     geoms = label_polygons(labels, n, grid.transform)
     areas = shapely.area(geoms) / 1e6 if n else np.empty(0)

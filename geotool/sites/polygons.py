@@ -27,6 +27,8 @@ from rasterio import features
 
 SIMPLIFY_FRACTION = 0.5
 """Simplification tolerance as a fraction of the pixel size (half a pixel)."""
+STRIP_ROWS = 2048
+"""Rows of the label raster polygonized at a time (bounded GDAL temporaries)."""
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -44,10 +46,15 @@ def label_polygons(labels: np.ndarray, n: int, transform: Affine) -> np.ndarray:
     pixels gets an empty polygon.
     """
     pieces: list[list[shapely.Geometry]] = [[] for _ in range(n)]
-    mask = labels > 0
-    if n > 0:
+    # strips of rows bound the temporaries of GDAL's polygonizer; a site crossing a strip
+    # edge comes in pieces sharing exact pixel edges, which union_all dissolves
+    for r0 in range(0, labels.shape[0] if n > 0 else 0, STRIP_ROWS):
+        strip = labels[r0 : r0 + STRIP_ROWS]
         for geojson, value in features.shapes(
-            labels, mask=mask, connectivity=4, transform=transform
+            strip,
+            mask=strip > 0,
+            connectivity=4,
+            transform=transform @ Affine.translation(0, r0),
         ):
             pieces[int(value) - 1].append(shapely.geometry.shape(geojson))
     raw = np.array(

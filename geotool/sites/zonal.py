@@ -1,9 +1,10 @@
 """Per-site statistics of raster layers from a label raster, one pass over the blocks.
 
-The label raster (int32, 0 = no site, 1..n = site) is held in memory; the layers stay lazy
-and are read block by block: each dask block is reduced with ``numpy.bincount`` against the
-matching window of the labels, and every layer of one call is reduced in a single
-``dask.compute`` so shared upstream work (the evaluation graph) runs once.
+The label raster (0 = no site, 1..n = site) is held in memory; the layers stay lazy and are
+read block by block: each dask block is reduced with ``numpy.bincount`` against the matching
+window of the labels, and the blocks of every layer at a few positions are reduced in one
+``dask.compute`` so shared upstream work (the evaluation graph) runs once while only those
+positions are in memory.
 
 Examples
 --------
@@ -27,6 +28,8 @@ import pandas as pd
 import xarray as xr
 
 Reduction = Literal["mean", "min"]
+POSITIONS_PER_ROUND = 2
+"""Block positions reduced per ``dask.compute`` in :func:`label_stats` (bounds memory)."""
 
 
 def _data(arr: xr.DataArray | np.ndarray | da.Array) -> Any:
@@ -62,7 +65,9 @@ def block_tasks(
         block = np.asarray(data)
         yield func(block, labels) if labels is not None else func(block)
         return
-    blocks = data.to_delayed()
+    # unoptimised: the blocks of several layers keep the keys of their shared upstream tasks
+    # (one evaluation feeding score and shortfalls), which one dask.compute then runs once
+    blocks = data.to_delayed(optimize_graph=False)
     call = dask.delayed(func, pure=False)  # do not hash the label windows for task keys
     nx = blocks.shape[1]
     for k, (ys, xs) in enumerate(block_slices(data)):
@@ -123,20 +128,33 @@ def label_stats(
             raise ValueError(f"layer {name} shape {arr.shape} != labels {labels.shape}")
         kernel = _Partial(_mean_kernel if how == "mean" else _min_kernel, n)
         tasks[name] = list(block_tasks(arr, kernel, labels))
-    flat = [t for ts in tasks.values() for t in ts]
-    computed = list(dask.compute(*flat)) if flat else []
+    # a few block positions at a time: the blocks of every layer at one position share their
+    # upstream work (one evaluation), only those positions are in memory, and the per-block
+    # partial sums (2 × (n + 1) values each) are folded in at once rather than kept
+    totals: dict[str, np.ndarray | None] = dict.fromkeys(tasks)
+    rounds = max((len(ts) for ts in tasks.values()), default=0)
+    for start in range(0, rounds, POSITIONS_PER_ROUND):
+        batch = {name: ts[start : start + POSITIONS_PER_ROUND] for name, ts in tasks.items()}
+        computed = dask.compute(*[t for ts in batch.values() for t in ts])
+        pos = 0
+        for name, ts in batch.items():
+            parts = computed[pos : pos + len(ts)]
+            pos += len(ts)
+            if not parts:
+                continue
+            fold = np.sum if layers[name][1] == "mean" else np.min
+            acc = totals[name]
+            totals[name] = fold(parts if acc is None else [acc, *parts], axis=0)
     out: dict[str, np.ndarray] = {}
-    pos = 0
     for name, (_, how) in layers.items():
-        parts = computed[pos : pos + len(tasks[name])]
-        pos += len(tasks[name])
-        if how == "mean":
-            total = np.sum(parts, axis=0)
+        total = totals[name]
+        if total is None:
+            out[name] = np.full(n, np.nan)
+        elif how == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[name] = np.where(total[1] > 0, total[0] / total[1], np.nan)[1:]
         else:
-            low = np.min(parts, axis=0)
-            out[name] = np.where(np.isfinite(low), low, np.nan)[1:]
+            out[name] = np.where(np.isfinite(total), total, np.nan)[1:]
     return pd.DataFrame(out, index=pd.RangeIndex(1, n + 1, name="label"))
 
 

@@ -118,19 +118,22 @@ def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | None =
     geotool.errors.ConsistencyError
         An AHP matrix that is not reciprocal or has CR > 0.10 without ``allow_inconsistent``.
     """
-    from geotool.profiles import read_profile_source
+    from geotool.profiles import is_path_like, read_profile_source
 
     label, text, stem = read_profile_source(name_or_path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", where=label) from exc
-    origin = label
-    if overrides:
-        table = f"[profiles.{raw.get('name', stem)}]"
-        raw = merge_overrides(raw, overrides, table)
-        origin = f"{label} with {table} overrides"
-    return parse_profile(raw, origin=origin, default_name=stem)
+    if not overrides:
+        return parse_profile(raw, origin=label, default_name=stem)
+    if is_path_like(name_or_path):
+        # a user's file alone first: its own mistakes are reported against it, and the merge
+        # below only ever sees a well-formed profile (the built-ins are tested to be)
+        parse_profile(raw, origin=label, default_name=stem)
+    table = f"[profiles.{raw.get('name', stem)}]"
+    merged = merge_overrides(raw, overrides, table)
+    return parse_profile(merged, origin=f"{label} with {table} overrides", default_name=stem)
 
 
 def parse_profile(raw: Mapping[str, Any], *, origin: str, default_name: str) -> Profile:
@@ -295,6 +298,8 @@ def _sites(raw: Any, origin: str) -> SitesSpec:
             raise AssertionError(key)  # pragma: no cover
         if spec.kind == "text":
             params[key] = t.text(key)
+            if key == "turbine":
+                _check_turbine(str(params[key]), t.at(key))
             continue
         value = t.number(key)
         ok_low = value >= spec.low if spec.low_inclusive else value > spec.low
@@ -307,3 +312,14 @@ def _sites(raw: Any, origin: str) -> SitesSpec:
             )
         params[key] = value
     return SitesSpec(threshold, top_share, min_area, max_area, separation, MappingProxyType(params))
+
+
+def _check_turbine(name: str, where: str) -> None:
+    """A ``[sites] turbine`` must be in windpowerlib's turbine library (checked on load)."""
+    from geotool.errors import UnknownNameError
+    from geotool.resources.turbines import turbine_info
+
+    try:
+        turbine_info(name)
+    except UnknownNameError as exc:
+        raise UnknownNameError(exc.what, where=where, fix=exc.fix) from None
