@@ -499,21 +499,12 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-RACE = pytest.mark.xfail(
-    strict=False,
-    reason="sometimes a segfault (exit 139): when a dask task fails, write_cogs closes its "
-    "rasterio datasets while other threads are still inside _WindowWriter.__setitem__; "
-    "geotool/io/outputs.py must close them under the store lock (see the report)",
-)
-
-
 def _params() -> list[object]:
     return [
         pytest.param(
             name,
             cmd,
             id=f"{cmd}: {name}",
-            marks=[RACE] if name == "bad values found inside a dask task" else [],
         )
         for name, case in CASES.items()
         for cmd in case.commands

@@ -383,13 +383,6 @@ def test_examples_add_up() -> None:
     assert TOTAL_EXAMPLES >= 10_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the membership kernels overflow for extreme but valid parameters and numpy prints "
-    "a RuntimeWarning (one more stderr line on the CLI); the values are right. Fix: compute "
-    "inside `with np.errstate(over='ignore', divide='ignore')` in "
-    "geotool/suitability/membership.py (_linear/_sigmoid/_gaussian kernels)",
-)
 @pytest.mark.filterwarnings("error")
 def test_extreme_membership_parameters_warn_nothing() -> None:
     x = np.array([-1e9, 0.0, 1e9])

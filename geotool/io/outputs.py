@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -140,6 +141,8 @@ class _WindowWriter:
         self.ds = ds
 
     def __setitem__(self, key: tuple[slice, slice], value: np.ndarray) -> None:
+        if self.ds.closed:  # a failed store closed the file while other threads still ran
+            return
         rows, cols = key
         window = rasterio.windows.Window(
             cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start
@@ -159,7 +162,7 @@ class RasterOutput:
     tags: dict[str, Any] | None = None
 
 
-def store_blocks(sources: list[da.Array], targets: list[Any]) -> None:
+def store_blocks(sources: list[da.Array], targets: list[Any], lock: Any = True) -> None:
     """Compute ``sources`` block by block and assign each block into its target
     (``target[rows, cols] = block``), on whichever scheduler is active.
 
@@ -174,7 +177,7 @@ def store_blocks(sources: list[da.Array], targets: list[Any]) -> None:
 
     client = current_client()
     if client is None:
-        da.store(sources, targets, lock=True)
+        da.store(sources, targets, lock=lock)
         return
     _store_distributed(client, sources, targets)
 
@@ -239,6 +242,7 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid, *, cog: bool = True) -> 
     the fast form for intermediate files that are only read back.
     """
     sources, targets, datasets, raws = [], [], [], []
+    lock = threading.Lock()
     env = rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES)
     env.__enter__()
     try:
@@ -278,7 +282,7 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid, *, cog: bool = True) -> 
                 ds.update_tags(**{k: str(v) for k, v in out.tags.items()})
             sources.append(arr.astype(out.dtype))
             targets.append(_WindowWriter(ds))
-        store_blocks(sources, targets)
+        store_blocks(sources, targets, lock=lock)
         for ds in datasets:
             ds.close()
         if not cog:
@@ -309,9 +313,12 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid, *, cog: bool = True) -> 
                 if final_tmp.exists():
                     final_tmp.unlink()
     finally:
-        for ds in datasets:
-            if not ds.closed:
-                ds.close()
+        # after a failed block, other threads may still be writing: close under the same lock
+        # (closing a GDAL dataset mid-write crashed the process: exit 139 in 6 of 12 runs)
+        with lock:
+            for ds in datasets:
+                if not ds.closed:
+                    ds.close()
         for raw in raws:
             if raw.exists():
                 raw.unlink()

@@ -59,7 +59,8 @@ def _as_float(x: np.ndarray) -> np.ndarray:
 
 def _linear_kernel(x: np.ndarray, *, low: float, high: float, increasing: bool) -> np.ndarray:
     v = _as_float(x)
-    m = np.clip((v - low) / (high - low), 0.0, 1.0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # extreme params: inf→clip
+        m = np.clip((v - low) / (high - low), 0.0, 1.0)
     if not increasing:
         m = 1.0 - m
     return m.astype(np.float32)
@@ -82,8 +83,9 @@ def linear(x: Values, low: float, high: float, *, increasing: bool = True) -> Va
 def _sigmoid_kernel(
     x: np.ndarray, *, midpoint: float, scale: float, increasing: bool
 ) -> np.ndarray:
-    z = (_as_float(x) - midpoint) / scale
-    return np.asarray(expit(z if increasing else -z), dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = (_as_float(x) - midpoint) / scale
+        return np.asarray(expit(z if increasing else -z), dtype=np.float32)
 
 
 def sigmoid(x: Values, midpoint: float, scale: float, *, increasing: bool = True) -> Values:
@@ -126,8 +128,9 @@ def trapezoid(x: Values, a: float, b: float, c: float, d: float) -> Values:
 
 
 def _gaussian_kernel(x: np.ndarray, *, center: float, sigma: float) -> np.ndarray:
-    z = (_as_float(x) - center) / sigma
-    return np.exp(-0.5 * z * z).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        z = (_as_float(x) - center) / sigma
+        return np.exp(-0.5 * z * z).astype(np.float32)
 
 
 def gaussian(x: Values, center: float, sigma: float) -> Values:
