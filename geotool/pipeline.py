@@ -120,7 +120,7 @@ def execute_run(
     write_manifest(outdir, content)
     if options.web_map:
         say("rendering map.html")
-        web_map(outdir, study.name)
+        web_map(outdir, study.name, result.profiles)
         write_manifest(outdir, content)  # again: now listing map.html and its timing
     return result
 

@@ -284,12 +284,30 @@ def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, full: xr.D
     write_carbon_outputs(result, outdir, grid)
 
 
-def web_map(outdir: OutputDir, title: str) -> None:
-    """``map.html`` of everything in the staging folder (needs ``manifest.json`` there)."""
+def web_map(outdir: OutputDir, title: str, profiles: Sequence[str] = BUILTIN_PROFILES) -> None:
+    """``map.html`` of everything in the staging folder (needs ``manifest.json`` there).
+
+    The built-in ``overview`` composition shows the built-in profiles; when the run scored
+    user profiles (``--profile my.toml``) the same composition is used with the run's own
+    profile names instead.
+    """
+    import json
+    import re
+    import tempfile
+
     from geotool.webmap import render_map
+    from geotool.webmap.compositions import composition_dir
 
     with outdir.stage("map"):
-        render_map(outdir.staging, title=title)
+        if set(profiles) <= set(BUILTIN_PROFILES):
+            render_map(outdir.staging, title=title)
+            return
+        text = (composition_dir() / "overview.toml").read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^profiles = \[.*\]$", f"profiles = {json.dumps(list(profiles))}", text)
+        with tempfile.TemporaryDirectory() as tmp:
+            comp = Path(tmp) / "overview.toml"
+            comp.write_text(text, encoding="utf-8")
+            render_map(outdir.staging, composition=comp, title=title)
 
 
 def _clean_work(outdir: OutputDir) -> None:

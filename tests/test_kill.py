@@ -128,7 +128,15 @@ def test_killed_runs_leave_previous_outputs_intact(study: Path, tmp_path: Path) 
             outcomes.append("finished")
             continue
         assert proc.returncode == -signal.SIGKILL
-        assert tree_digest(out) == previous, f"outputs changed after SIGKILL at {fraction:.0%}"
+        if tree_digest(out) != previous:
+            # the signal landed after the run had swapped its complete new folder in (during
+            # interpreter shutdown): that must be a whole, consistent new output set
+            check_outputs(out)
+            assert not list(out.parent.glob(".geotool-*")), "commit left folders behind"
+            shutil.rmtree(out)
+            shutil.copytree(saved, out)
+            outcomes.append("committed before the kill")
+            continue
         outcomes.append("killed")
     print(
         "kill outcomes:", dict(zip(KILL_FRACTIONS, outcomes, strict=True)), f"run {duration:.1f} s"

@@ -51,3 +51,26 @@ def test_stale_staging_of_dead_process_is_swept(tmp_path):
     stale.mkdir()
     OutputDir(tmp_path / "out").discard()
     assert not stale.exists()
+
+
+def test_commit_swaps_whole_folders_and_keeps_unproduced_files(tmp_path):
+    out = tmp_path / "out"
+    with OutputDir(out) as o:
+        o.path("a.txt").write_text("old a")
+        o.path("inputs/keep.txt").write_text("kept")
+    with OutputDir(out, force=True) as o:
+        o.path("a.txt").write_text("new a")
+    assert (out / "a.txt").read_text() == "new a"
+    assert (out / "inputs" / "keep.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_sweep_restores_an_old_folder_whose_replacement_never_arrived(tmp_path):
+    # a run killed between its two renames: the old folder is parked, `out` is missing
+    parked = tmp_path / ".geotool-old-out-999999999"
+    parked.mkdir()
+    (parked / "score.tif").write_bytes(b"previous")
+    (tmp_path / f"{STAGING_PREFIX}out-999999999").mkdir()
+    OutputDir(tmp_path / "other").discard()  # any later run in the same parent sweeps
+    assert (tmp_path / "out" / "score.tif").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

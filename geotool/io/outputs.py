@@ -33,6 +33,7 @@ from geotool.grid import Grid
 from geotool.io.raster import GDAL_CACHE_BYTES
 
 STAGING_PREFIX = ".geotool-staging-"
+OLD_PREFIX = ".geotool-old-"
 
 
 class OutputDir:
@@ -75,14 +76,30 @@ class OutputDir:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 3)
 
     def commit(self) -> Path:
-        """Move every staged file into the output folder (each move atomic), then clean up."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        for src in sorted(self.staging.rglob("*")):
+        """Swap the staging folder in for the output folder with two renames.
+
+        Files of the old folder that this run did not produce are kept (hard-linked into the
+        staging folder first, so the old folder stays untouched). Between the two renames the
+        output folder is briefly missing; a run killed exactly there is repaired by the next
+        run's sweep, which renames the old folder back. A kill at any other moment leaves
+        either the complete old or the complete new folder — never a mix.
+        """
+        if not self.out.exists():
+            os.replace(self.staging, self.out)
+            return self.out
+        for src in self.out.rglob("*"):
             if src.is_file():
-                dst = self.out / src.relative_to(self.staging)
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(src, dst)
-        shutil.rmtree(self.staging, ignore_errors=True)
+                dst = self.staging / src.relative_to(self.out)
+                if not dst.exists():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(src, dst)
+                    except OSError:  # file systems without hard links
+                        shutil.copy2(src, dst)
+        old = self.out.parent / f"{OLD_PREFIX}{self.out.name}-{os.getpid()}"
+        os.replace(self.out, old)
+        os.replace(self.staging, self.out)
+        shutil.rmtree(old, ignore_errors=True)
         return self.out
 
     def discard(self) -> None:
@@ -99,7 +116,16 @@ class OutputDir:
 
 
 def _sweep_stale(parent: Path) -> None:
-    """Remove staging folders left by killed runs whose process is gone."""
+    """Repair what killed runs (whose process is gone) left: an old output folder whose
+    replacement never arrived is renamed back; staging folders are removed."""
+    for p in parent.glob(f"{OLD_PREFIX}*"):
+        stem, _, pid = p.name[len(OLD_PREFIX) :].rpartition("-")
+        if pid.isdigit() and not _alive(int(pid)):
+            target = parent / stem
+            if stem and not target.exists():
+                os.replace(p, target)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
     for p in parent.glob(f"{STAGING_PREFIX}*"):
         pid = p.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
