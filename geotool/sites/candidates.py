@@ -2,11 +2,13 @@
 
 Memory: the candidate mask (uint8, 1 byte per pixel) and the label raster (uint16, 2 bytes
 per pixel while there are fewer than 65,536 areas, else int32) of the whole grid are held in
-memory while sites are extracted; the mask is freed once labelled and polygons are traced in
-strips of rows, so the peak is about 3 bytes per pixel above the evaluation itself (1.2 GB at
-20,000² px; see ``benchmarks/score_vs_peers.py``, step ``geotool_sites``). The
-score itself is only read block by block (twice for ``threshold``, three times for ``top_share``: histogram,
-mask, per-site statistics).
+memory while sites are extracted; everything else works in strips of rows or a few blocks at a
+time (labelling with a union-find across strips, pixel counts, relabelling, polygons, per-site
+statistics), and the mask is freed once labelled. Measured (``benchmarks/score_vs_peers.py``,
+best 10 % of a 20,000² px score, 13,487 sites): 1.76 GB peak for ``extract_sites``, of which
+1.2 GB are the mask and the labels; at 16,000² px 1.5 GB. The score itself is only read block
+by block (twice for ``threshold``, three times for ``top_share``: histogram, mask, per-site
+statistics).
 
 Examples
 --------
@@ -169,7 +171,7 @@ def _shape(score: Any) -> tuple[int, int]:
     return (int(score.shape[0]), int(score.shape[1]))
 
 
-LABEL_STRIP_ROWS = 1024
+LABEL_STRIP_ROWS = 256
 """Rows labelled at a time by :func:`label_candidates` (bounds scipy's temporaries)."""
 
 
@@ -200,10 +202,12 @@ def label_candidates(mask: np.ndarray) -> tuple[np.ndarray, int]:
     n_final = int(final.max()) if final.size else 0
     dtype = np.uint16 if n_final <= np.iinfo(np.uint16).max else np.int32
     labels = np.zeros(mask.shape, dtype=dtype)
-    for (r0, r1), offset in zip(strips, offsets, strict=True):
+    ends = [*offsets[1:], total]
+    for (r0, r1), offset, end in zip(strips, offsets, ends, strict=True):
         lab, _ = ndimage.label(mask[r0:r1], structure=QUEEN, output=np.int32)
-        nz = lab > 0
-        labels[r0:r1][nz] = final[lab[nz] + offset]
+        lookup = final[offset : end + 1].astype(dtype)  # local id -> final id
+        lookup[0] = 0
+        labels[r0:r1] = lookup[lab]
     return labels, n_final
 
 
