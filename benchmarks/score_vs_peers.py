@@ -115,8 +115,9 @@ def _geotool_stack(folder: Path, size: int, layers: list[str]) -> tuple[Any, Any
     import xarray as xr
 
     from geotool.catalog import get_layer
+    from geotool.io.buffers import within_layer
     from geotool.io.raster import align_raster, open_raster
-    from geotool.io.rasterize import build_index, distance_layer, mask_layer
+    from geotool.io.rasterize import build_index, mask_layer
     from geotool.io.vector import reach_bounds, read_vector
     from geotool.suitability import load_profile
     from geotool.suitability.specs import CAP_MARGIN_M, VectorConstraint
@@ -128,15 +129,14 @@ def _geotool_stack(folder: Path, size: int, layers: list[str]) -> tuple[Any, Any
     for c in profile.constraints:
         if not isinstance(c, VectorConstraint):
             continue
-        cap = c.buffer_m + CAP_MARGIN_M
         gdf = read_vector(
             scene.vector_paths(folder)[c.layer],
-            bbox=reach_bounds(grid.bounds, cap),
+            bbox=reach_bounds(grid.bounds, c.buffer_m + CAP_MARGIN_M),
             bbox_crs=grid.crs,
         )
         index = build_index(gdf, grid)
-        if c.buffer_m > 0:
-            variables[c.variable] = distance_layer(index, grid, cap, name=c.variable)
+        if c.buffer_m > 0:  # as geotool.stack.load_stack: the buffer zone, exact, no distances
+            variables[c.variable] = within_layer(index, grid, c.buffer_m, name=c.variable)
         else:
             variables[c.variable] = mask_layer(index, grid, name=c.variable)
     ds = xr.Dataset(variables)

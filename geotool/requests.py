@@ -7,7 +7,10 @@ float32 with NaN for no data) holds, by variable name:
 - for every vector layer ``L``: ``L_mask`` (1 where a pixel centre lies inside a polygon, or a
   line/point touches the pixel; else 0) and ``L_distance_m`` (exact distance in metres from the
   pixel centre to the nearest feature, 0 inside polygons, capped at the request's maximum);
-- for a vector layer with an attribute filter, the same two variables under
+- for every buffer ``B`` a request asks for: ``L_within_<B>m`` (1 where the pixel centre lies
+  within ``B`` metres of a feature, exactly the pixels with ``L_distance_m <= B``, computed
+  without distances: :mod:`geotool.io.buffers`), e.g. ``roads_within_500m``;
+- for a vector layer with an attribute filter, the same variables under
   ``request_key(L, where)``, e.g. ``power_lines[voltage_kv>=220]_distance_m``.
 
 Stages that need a capped distance or a filtered subset declare a :class:`VectorRequest`; the
@@ -36,11 +39,14 @@ class VectorRequest:
         ``== != < <= > >= in``, e.g. ``"voltage_kv >= 220"`` or ``"kind in ['town','city']"``.
     max_distance_m
         Distances are exact up to this value; farther pixels hold this value.
+    buffers
+        Buffer distances (m, > 0) whose zones (:attr:`within_var`) are wanted.
     """
 
     layer: str
     where: str | None = None
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
+    buffers: tuple[float, ...] = ()
 
     @property
     def key(self) -> str:
@@ -53,6 +59,18 @@ class VectorRequest:
     @property
     def mask_var(self) -> str:
         return f"{self.key}_mask"
+
+    def within_var(self, buffer_m: float) -> str:
+        return within_variable(self.key, buffer_m)
+
+
+def within_variable(key: str, buffer_m: float) -> str:
+    """Stack name of the buffer zone of ``key`` at ``buffer_m`` metres.
+
+    >>> within_variable("roads", 500.0), within_variable("settlements", 1234.5)
+    ('roads_within_500m', 'settlements_within_1234.5m')
+    """
+    return f"{key}_within_{float(buffer_m):g}m"
 
 
 def request_key(layer: str, where: str | None = None) -> str:

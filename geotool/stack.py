@@ -19,6 +19,7 @@ import xarray as xr
 from geotool.catalog import LayerSpec, get_layer, load_catalog
 from geotool.errors import ConfigError, GeometryError, GeotoolError
 from geotool.grid import Grid
+from geotool.io.buffers import within_layer
 from geotool.io.raster import align_raster, check_overlap, open_raster
 from geotool.io.rasterize import build_index, distance_layer, mask_layer
 from geotool.io.scan import preflight_values, scan_values
@@ -170,7 +171,7 @@ def load_stack(
                 fix=f'add `{name} = "file"` to [layers]',
             )
         inp = study.layers[name]
-        reach = max(r.max_distance_m for r in reqs)
+        reach = max(max((r.max_distance_m, *r.buffers)) for r in reqs)
         gdf = read_vector(
             inp.path,
             layer=inp.layer,
@@ -186,6 +187,10 @@ def load_stack(
                 index, grid, req.max_distance_m, name=req.distance_var, chunk=study.chunk
             )
             variables[req.mask_var] = mask_layer(index, grid, name=req.mask_var, chunk=study.chunk)
+            for b in req.buffers:
+                variables[req.within_var(b)] = within_layer(
+                    index, grid, b, name=req.within_var(b), chunk=study.chunk
+                )
     ds = xr.Dataset(variables)
     ds.attrs["grid"] = grid
     ds.attrs["notes"] = notes
@@ -193,14 +198,19 @@ def load_stack(
 
 
 def _merge_requests(requests: Iterable[VectorRequest], wanted: set[str]) -> list[VectorRequest]:
-    """One request per (layer, filter) with the largest cap asked for."""
+    """One request per (layer, filter) with the largest cap and every buffer asked for."""
     merged: dict[tuple[str, str | None], float] = {}
+    buffers: dict[tuple[str, str | None], set[float]] = {}
     for r in requests:
         if r.layer not in wanted and r.where is None:
             continue
         key = (r.layer, r.where)
         merged[key] = max(merged.get(key, 0.0), r.max_distance_m)
-    return [VectorRequest(layer, where, cap) for (layer, where), cap in merged.items()]
+        buffers.setdefault(key, set()).update(r.buffers)
+    return [
+        VectorRequest(layer, where, cap, tuple(sorted(buffers[(layer, where)])))
+        for (layer, where), cap in merged.items()
+    ]
 
 
 def _raster_layer(inp: LayerInput, spec: LayerSpec, grid: Grid, chunk: int) -> xr.DataArray:

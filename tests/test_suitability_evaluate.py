@@ -239,6 +239,34 @@ def test_evaluation_is_lazy_and_matches_numpy(profile_path: Path) -> None:
     xr.testing.assert_equal(lazy.compute(), eager)
 
 
+@pytest.mark.parametrize("method", ["wlc", "product", "owa"])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_one_pass_evaluation_equals_the_layered_graph(
+    profile_path: Path, method: str, chunked: bool
+) -> None:
+    # evaluate() runs one fused task per block; the layered graph of array operations (kept for
+    # min-area profiles) is an independent implementation of the same rules
+    from dataclasses import replace
+
+    from geotool.suitability.evaluate import _evaluate_fused, _evaluate_layered
+
+    profile = load_profile(profile_path)
+    agg = Aggregation(method=method, order_weights=(0.5, 0.3, 0.2) if method == "owa" else None)
+    profile = replace(profile, aggregation=agg)
+    ds = make_stack(3)
+    ds["slope"][10:14, 20:30] = np.nan  # criterion input missing
+    ds["dem"][0:3, 0:5] = np.nan  # constraint input missing
+    ds = ds.chunk({"y": 16, "x": 24}) if chunked else ds
+    fused = _evaluate_fused(ds, profile)
+    layered = _evaluate_layered(ds, profile)
+    for a, b in zip(fused[1:], layered[1:], strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+        assert a.dtype == b.dtype
+    for name in fused[0]:
+        np.testing.assert_array_equal(fused[0][name].values, layered[0][name].values)
+    assert np.isnan(fused[1].values).any() and (fused[3].values > 0).any()
+
+
 def test_min_area_constraint_in_a_profile(profile_path: Path) -> None:
     text = PROFILE + '\n[constraints.min_patch]\nkind = "min_area"\nmin_area_km2 = 0.05\n'
     path = profile_path.with_name("with_area.toml")

@@ -104,7 +104,7 @@ def _stack_for(profile_name: str) -> xr.Dataset:
     for var in p.layers():
         if var == "land_cover":
             values = rng.choice([10, 20, 30, 40, 50, 60, 80, 90], size=shape).astype(float)
-        elif var.endswith("_mask"):
+        elif var.endswith("_mask") or re.fullmatch(r".+_within_[0-9.]+m", var):
             values = (rng.uniform(size=shape) < 0.05).astype(float)
         elif var.endswith("_distance_m"):
             values = rng.uniform(0, 40_000, size=shape)
@@ -152,7 +152,7 @@ def test_builtin_layers_are_known() -> None:
     known = set(load_catalog()) | set(DERIVED_LAYERS)
     for name in BUILTINS:
         for var in load_profile(name).layers():
-            stem = re.sub(r"(\[.*\])?_(distance_m|mask)$", "", var)
+            stem = re.sub(r"(\[.*\])?_(distance_m|mask|within_[0-9.]+m)$", "", var)
             assert stem in known, (name, var)
 
 

@@ -28,8 +28,10 @@ vector data, not with the raster.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import dask
 import dask.array as da
@@ -51,25 +53,61 @@ _CELL = 16  # pixels per cell edge of the coarse pass that skips pixels beyond t
 
 @dataclass(frozen=True, eq=False)
 class FeatureIndex:
-    """Features of one vector layer prepared for masks and distances on a grid's CRS."""
+    """Features of one vector layer prepared for masks and distances on a grid's CRS.
+
+    The samples and their k-d tree, which only distances need, are built on first use (once,
+    under a lock: tasks of several threads may ask at the same time).
+    """
 
     polygons: np.ndarray  # shapely polygons (pixel centre inside -> distance 0)
     others: np.ndarray  # shapely lines and points (mask by touch)
     seg_a: np.ndarray  # (n, 2) segment starts
     seg_b: np.ndarray  # (n, 2) segment ends
-    sample_seg: np.ndarray  # (m,) segment of each sample
-    tree: cKDTree | None
     spacing: float
     poly_tree: shapely.STRtree
     other_tree: shapely.STRtree
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __dask_tokenize__(self) -> str:
         return self.token
 
+    def __getstate__(self) -> dict:  # to dask workers: without the lock and the lazy tree
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_samples")}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_lock", threading.Lock())
+
+    def _sampled(self) -> tuple[cKDTree | None, np.ndarray]:
+        with self._lock:
+            if "_samples" not in self.__dict__:
+                samples, sample_seg = _densify(self.seg_a, self.seg_b, self.spacing)
+                # Unbalanced, non-compact trees query 2-3x faster on samples strung along
+                # lines (many nearly equidistant candidates) than scipy's default median-split
+                # tree (measured here).
+                tree = (
+                    cKDTree(samples, leafsize=32, balanced_tree=False, compact_nodes=False)
+                    if len(samples)
+                    else None
+                )
+                self.__dict__["_samples"] = (tree, sample_seg)
+            return self.__dict__["_samples"]
+
+    @property
+    def tree(self) -> cKDTree | None:
+        """k-d tree of samples every ``spacing`` along every segment (None without features)."""
+        return self._sampled()[0]
+
+    @property
+    def sample_seg(self) -> np.ndarray:
+        """(m,) segment of each sample."""
+        return self._sampled()[1]
+
     @property
     def empty(self) -> bool:
-        return self.tree is None
+        return len(self.seg_a) == 0
 
 
 def build_index(gdf: gpd.GeoDataFrame, grid: Grid, spacing: float | None = None) -> FeatureIndex:
@@ -99,21 +137,11 @@ def build_index(gdf: gpd.GeoDataFrame, grid: Grid, spacing: float | None = None)
         b = np.concatenate(segs_b)
     else:
         a = b = np.empty((0, 2))
-    samples, sample_seg = _densify(a, b, s)
-    # Unbalanced, non-compact trees query 2-3x faster on samples strung along lines (many
-    # nearly equidistant candidates) than scipy's default median-split tree (measured here).
-    tree = (
-        cKDTree(samples, leafsize=32, balanced_tree=False, compact_nodes=False)
-        if len(samples)
-        else None
-    )
     return FeatureIndex(
         polygons=polygons,
         others=others,
         seg_a=a,
         seg_b=b,
-        sample_seg=sample_seg,
-        tree=tree,
         spacing=s,
         poly_tree=shapely.STRtree(polygons),
         other_tree=shapely.STRtree(others),
@@ -284,21 +312,31 @@ def _mask_block(
     return out.astype("float32")
 
 
+def block_layer(
+    kernel: Any, shared: Any, grid: Grid, *, name: str, chunk: int, **kwargs: Any
+) -> xr.DataArray:
+    """Lazy float32 layer on ``grid`` whose blocks are ``kernel(block, shared, grid=grid,
+    block_info=..., **kwargs)``; ``shared`` (a feature index) is one graph node for all."""
+    template = da.empty(grid.shape, chunks=(chunk, chunk), dtype="float32")
+    data = da.map_blocks(
+        kernel,
+        template,
+        dask.delayed(shared, pure=True),
+        dtype="float32",
+        meta=np.empty((0, 0), dtype="float32"),
+        grid=grid,
+        **kwargs,
+    )
+    return to_dataarray(data, grid, name)
+
+
 def distance_layer(
     index: FeatureIndex, grid: Grid, max_distance_m: float, *, name: str, chunk: int = DEFAULT_CHUNK
 ) -> xr.DataArray:
     """Lazy float32 distance (m) from each pixel centre to the nearest feature, capped."""
-    template = da.empty(grid.shape, chunks=(chunk, chunk), dtype="float32")
-    data = da.map_blocks(
-        _distance_block,
-        template,
-        dask.delayed(index, pure=True),
-        dtype="float32",
-        meta=np.empty((0, 0), dtype="float32"),
-        grid=grid,
-        max_distance=float(max_distance_m),
+    out = block_layer(
+        _distance_block, index, grid, name=name, chunk=chunk, max_distance=float(max_distance_m)
     )
-    out = to_dataarray(data, grid, name)
     out.attrs.update(units="m", max_distance_m=float(max_distance_m))
     return out
 
@@ -307,15 +345,6 @@ def mask_layer(
     index: FeatureIndex, grid: Grid, *, name: str, chunk: int = DEFAULT_CHUNK
 ) -> xr.DataArray:
     """Lazy float32 0/1: pixel centre inside a polygon, or a line/point touching the pixel."""
-    template = da.empty(grid.shape, chunks=(chunk, chunk), dtype="float32")
-    data = da.map_blocks(
-        _mask_block,
-        template,
-        dask.delayed(index, pure=True),
-        dtype="float32",
-        meta=np.empty((0, 0), dtype="float32"),
-        grid=grid,
-    )
-    out = to_dataarray(data, grid, name)
+    out = block_layer(_mask_block, index, grid, name=name, chunk=chunk)
     out.attrs.update(units="1")
     return out

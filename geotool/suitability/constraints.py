@@ -10,7 +10,7 @@ Examples
 >>> import numpy as np, xarray as xr
 >>> from geotool.suitability.specs import VectorConstraint
 >>> d = xr.DataArray(np.array([[0.0, 999.0, 1000.0, 1001.0]]), dims=("y", "x"))
->>> ds = xr.Dataset({"settlements_distance_m": d})
+>>> ds = xr.Dataset({"settlements_distance_m": d})  # a distance layer stands in for the zone
 >>> excl, ok = constraint_masks(ds, VectorConstraint("s", "settlements", buffer_m=1000.0))
 >>> excl.values.tolist()
 [[True, True, True, False]]
@@ -31,6 +31,7 @@ from geotool.suitability.specs import (
     Constraint,
     MinAreaConstraint,
     RangeConstraint,
+    VectorConstraint,
 )
 
 
@@ -38,24 +39,61 @@ def constraint_masks(stack: xr.Dataset, c: Constraint) -> tuple[xr.DataArray, xr
     """``(excluded, valid)`` boolean masks of one (non-min-area) constraint."""
     if isinstance(c, MinAreaConstraint):
         raise TypeError("min_area constraints act on the eligible mask: use small_patches()")
-    x = stack[c.variable]
-    valid = x.notnull()
+    var = constraint_variable(stack, c)
+    hit, valid = xr.apply_ufunc(
+        constraint_block,
+        stack[var],
+        kwargs={"c": c, "distance": var != c.variable},
+        output_core_dims=[[], []],
+        dask="parallelized",
+        output_dtypes=[bool, bool],
+    )
+    return hit.rename(c.name), valid
+
+
+def constraint_block(
+    x: np.ndarray, c: Constraint, distance: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy ``(excluded, valid)`` of constraint ``c`` on the values ``x`` of its variable
+    (``distance``: ``x`` is the distance layer standing in for a buffer zone)."""
+    x = np.asarray(x)
+    valid = ~np.isnan(x)
     if isinstance(c, RangeConstraint):
-        ok = xr.ones_like(valid)
+        ok = valid.copy()
         if c.min is not None:
-            ok = ok & ((x >= c.min) if c.min_inclusive else (x > c.min))
+            ok &= (x >= c.min) if c.min_inclusive else (x > c.min)
         if c.max is not None:
-            ok = ok & ((x <= c.max) if c.max_inclusive else (x < c.max))
+            ok &= (x <= c.max) if c.max_inclusive else (x < c.max)
         hit = ~ok
     elif isinstance(c, ClassConstraint):
-        listed = x.isin(sorted(c.codes))
+        listed = np.isin(x, sorted(c.codes))
         hit = listed if c.mode == "exclude" else ~listed
-    else:
-        # buffer > 0: exact disc / rounded corridor on pixel-centre distances;
-        # buffer == 0: the features themselves (mask: centre inside polygon, line/point touch)
-        zone = (x <= c.buffer_m) if c.buffer_m > 0 else (x > 0.5)
+    elif isinstance(c, VectorConstraint):
+        # buffer > 0: exact disc / rounded corridor (pixel centres within the buffer: the
+        # zone layer, or a distance layer); buffer == 0: the features themselves (mask:
+        # centre inside polygon, line/point touch)
+        zone = (x <= c.buffer_m) if distance else (x > 0.5)
         hit = zone if c.exclude == "inside" else ~zone
-    return (hit & valid).rename(c.name), valid
+    else:
+        raise TypeError(f"constraint_block cannot apply {type(c).__name__}")
+    hit &= valid
+    return hit, valid
+
+
+def constraint_variable(stack: xr.Dataset, c: Constraint) -> str:
+    """The stack variable a constraint reads: its own, or for a buffered vector constraint
+    the layer's distance when the stack has no zone variable."""
+    var = c.variable
+    if (
+        isinstance(c, VectorConstraint)
+        and c.buffer_m > 0
+        and var not in stack.data_vars
+        and c.distance_variable in stack.data_vars
+    ):
+        return c.distance_variable
+    if var is None:
+        raise TypeError(f"constraint {c.name!r} reads no single variable")
+    return var
 
 
 def pixel_area_m2(stack: xr.Dataset) -> float:

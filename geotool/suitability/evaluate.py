@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -41,8 +43,21 @@ import xarray as xr
 
 from geotool.errors import InputError
 from geotool.suitability.aggregation import aggregate, shortfalls
-from geotool.suitability.constraints import constraint_masks, pixel_area_m2, small_patches
-from geotool.suitability.specs import Aggregation, MinAreaConstraint, Profile
+from geotool.suitability.constraints import (
+    constraint_block,
+    constraint_masks,
+    constraint_variable,
+    pixel_area_m2,
+    small_patches,
+)
+from geotool.suitability.specs import (
+    Aggregation,
+    Constraint,
+    Criterion,
+    MinAreaConstraint,
+    Profile,
+    VectorConstraint,
+)
 
 LIMITING_NODATA = -1
 """``limiting`` code of pixels with a missing input (and not excluded)."""
@@ -81,7 +96,16 @@ class Prepared:
 
 def check_inputs(stack: xr.Dataset, profile: Profile) -> None:
     """Every variable the profile reads is in the stack, or an error naming them."""
-    missing = [v for v in profile.layers() if v not in stack.data_vars]
+    stand_ins = {
+        c.variable: c.distance_variable
+        for c in profile.constraints
+        if isinstance(c, VectorConstraint) and c.buffer_m > 0
+    }
+    missing = [
+        v
+        for v in profile.layers()
+        if v not in stack.data_vars and stand_ins.get(v) not in stack.data_vars
+    ]
     if missing:
         raise InputError(
             f"the stack lacks {', '.join(missing)} needed by profile {profile.name!r}",
@@ -161,16 +185,22 @@ def _wlc_kernel(
     shape = np.shape(planes[0])
     score = np.zeros(shape, dtype=np.float64)
     best = np.full(shape, -np.inf)
-    top = np.zeros(shape, dtype=np.intp)
+    top = np.zeros(shape, dtype=np.int8 if len(planes) < 128 else np.intp)
+    part = np.empty(shape, dtype=np.float64)
+    contrib = np.empty(shape, dtype=np.float64)
+    better = np.empty(shape, dtype=bool)
     for i, plane in enumerate(planes):
-        mi = np.asarray(plane, dtype=np.float64)
-        score += weights[i] * mi
-        contrib = weights[i] * (1.0 - mi)
-        better = contrib > best  # False for NaN, and for ties with an earlier criterion
-        best[better] = contrib[better]
-        top[better] = i
+        w = weights[i]
+        np.multiply(plane, w, out=part)  # w_i m_i in float64
+        score += part
+        np.multiply(plane, -w, out=contrib)
+        contrib += w  # w_i (1 - m_i)
+        np.greater(contrib, best, out=better)  # False for NaN and for ties with an earlier one
+        np.copyto(top, i, where=better)
+        np.fmax(best, contrib, out=best)  # NaN contributions leave best as it is
     limit = np.where(best > 0, codes[top], LIMITING_NONE).astype(np.int16)
-    return np.clip(score, 0.0, 1.0).astype(np.float32), limit
+    np.clip(score, 0.0, 1.0, out=score)
+    return score.astype(np.float32), limit
 
 
 def evaluate(stack: xr.Dataset, profile: Profile) -> xr.Dataset:
@@ -192,24 +222,10 @@ def evaluate(stack: xr.Dataset, profile: Profile) -> xr.Dataset:
         ``score``, ``m_<criterion>`` (float32), ``excluded`` (bool), ``limiting`` (int16;
         meanings in ``limiting.attrs`` and :func:`limiting_codes`).
     """
-    prep = prepare(stack, profile)
-    n_constraints = len(profile.constraints)
-    position = {c.name: n_constraints + j for j, c in enumerate(profile.criteria, start=1)}
-    codes = np.array([position[n] for n in prep.active], dtype=np.int16)
-    score, limit = xr.apply_ufunc(
-        _planes_kernel,
-        *[prep.memberships[n] for n in prep.active],
-        output_core_dims=[[], []],
-        kwargs={"weights": prep.weights, "spec": profile.aggregation, "codes": codes},
-        dask="parallelized",
-        output_dtypes=[np.float32, np.int16],
-    )
-    excluded = prep.code > 0
-    blank = excluded | ~prep.valid
-    score = score.where(~blank).astype(np.float32)
-    limiting = xr.where(
-        excluded, prep.code, xr.where(prep.valid, limit, np.int16(LIMITING_NODATA))
-    ).astype(np.int16)
+    if any(isinstance(c, MinAreaConstraint) for c in profile.constraints):
+        memberships, score, excluded, limiting = _evaluate_layered(stack, profile)
+    else:
+        memberships, score, excluded, limiting = _evaluate_fused(stack, profile)
     meanings = limiting_codes(profile)
     out = xr.Dataset(
         {
@@ -219,7 +235,7 @@ def evaluate(stack: xr.Dataset, profile: Profile) -> xr.Dataset:
                 aggregation=profile.aggregation.method,
             ),
             **{
-                f"m_{c.name}": prep.memberships[c.name].assign_attrs(
+                f"m_{c.name}": memberships[c.name].assign_attrs(
                     long_name=f"membership of criterion {c.name} ({c.variable})",
                     units="1",
                     weight=profile.weights[c.name],
@@ -235,4 +251,140 @@ def evaluate(stack: xr.Dataset, profile: Profile) -> xr.Dataset:
         },
         attrs={k: v for k, v in stack.attrs.items() if k == "grid"} | {"profile": profile.name},
     )
+    return out
+
+
+def _criterion_codes(profile: Profile, active: Sequence[str]) -> np.ndarray:
+    n_constraints = len(profile.constraints)
+    position = {c.name: n_constraints + j for j, c in enumerate(profile.criteria, start=1)}
+    return np.array([position[n] for n in active], dtype=np.int16)
+
+
+def _evaluate_layered(
+    stack: xr.Dataset, profile: Profile
+) -> tuple[dict[str, xr.DataArray], xr.DataArray, xr.DataArray, xr.DataArray]:
+    """:func:`evaluate` as a graph of array operations (the min-area filter needs the whole
+    eligible mask, so it cannot run in one pass per block)."""
+    prep = prepare(stack, profile)
+    codes = _criterion_codes(profile, prep.active)
+    score, limit = xr.apply_ufunc(
+        _planes_kernel,
+        *[prep.memberships[n] for n in prep.active],
+        output_core_dims=[[], []],
+        kwargs={"weights": prep.weights, "spec": profile.aggregation, "codes": codes},
+        dask="parallelized",
+        output_dtypes=[np.float32, np.int16],
+    )
+    excluded = prep.code > 0
+    blank = excluded | ~prep.valid
+    score = score.where(~blank).astype(np.float32)
+    limiting = xr.where(
+        excluded, prep.code, xr.where(prep.valid, limit, np.int16(LIMITING_NODATA))
+    ).astype(np.int16)
+    return prep.memberships, score, excluded, limiting
+
+
+def _evaluate_fused(
+    stack: xr.Dataset, profile: Profile
+) -> tuple[dict[str, xr.DataArray], xr.DataArray, xr.DataArray, xr.DataArray]:
+    """:func:`evaluate` in one task per block: the kernel reads the blocks of the profile's
+    variables and returns score, exclusion, limiting code and memberships together, with no
+    intermediate arrays between tasks (3x fewer passes over memory than the layered graph)."""
+    check_inputs(stack, profile)
+    weights = profile.weights
+    active = tuple(n for n, w in weights.items() if w > 0)
+    w = np.array([weights[n] for n in active], dtype=np.float64)
+    variables: list[str] = []
+    constraint_vars = []
+    for c in profile.constraints:
+        var = constraint_variable(stack, c)
+        constraint_vars.append((c, var, var != c.variable))
+        if var not in variables:
+            variables.append(var)
+    for cr in profile.criteria:
+        if cr.variable not in variables:
+            variables.append(cr.variable)
+    kernel = partial(
+        _fused_kernel,
+        variables=tuple(variables),
+        constraints=tuple(constraint_vars),
+        criteria=tuple(profile.criteria),
+        active=active,
+        weights=w / w.sum(),
+        spec=profile.aggregation,
+        codes=_criterion_codes(profile, active),
+    )
+    template = stack[variables[0]]
+    n_out = 3 + len(profile.criteria)
+    arrays = [stack[v].data for v in variables]
+    if any(isinstance(a, da.Array) for a in arrays):
+        lazy = [a if isinstance(a, da.Array) else da.asarray(a) for a in arrays]
+        chunks = lazy[0].chunks
+        lazy = [a if a.chunks == chunks else a.rechunk(chunks) for a in lazy]
+        out = da.map_blocks(
+            kernel,
+            *lazy,
+            new_axis=0,
+            chunks=((n_out,), *chunks),
+            dtype=np.float32,
+            meta=np.empty((0, 0, 0), dtype=np.float32),
+        )
+    else:
+        out = kernel(*[np.asarray(a) for a in arrays])
+
+    def plane(i: int, dtype: Any, name: str) -> xr.DataArray:
+        data = out[i]
+        if np.dtype(dtype) != np.float32:
+            data = data.astype(dtype)
+        return xr.DataArray(data, coords=template.coords, dims=template.dims, name=name)
+
+    score = plane(0, np.float32, "score")
+    excluded = plane(1, bool, "excluded")
+    limiting = plane(2, np.int16, "limiting")
+    memberships = {
+        cr.name: plane(3 + j, np.float32, f"m_{cr.name}") for j, cr in enumerate(profile.criteria)
+    }
+    return memberships, score, excluded, limiting
+
+
+def _fused_kernel(
+    *blocks: np.ndarray,
+    variables: tuple[str, ...],
+    constraints: tuple[tuple[Constraint, str, bool], ...],
+    criteria: tuple[Criterion, ...],
+    active: tuple[str, ...],
+    weights: np.ndarray,
+    spec: Aggregation,
+    codes: np.ndarray,
+) -> np.ndarray:
+    """One block of :func:`_evaluate_fused`: planes score, excluded (0/1), limiting code and
+    the criteria's memberships, as float32 (the integer codes are exact in float32)."""
+    x = dict(zip(variables, blocks, strict=True))
+    shape = np.shape(blocks[0])
+    out = np.empty((3 + len(criteria), *shape), dtype=np.float32)
+    code = np.zeros(shape, dtype=np.int16)
+    valid = np.ones(shape, dtype=bool)
+    for i, (c, var, distance) in enumerate(constraints, start=1):
+        hit, ok = constraint_block(x[var], c, distance)
+        hit &= code == 0
+        np.copyto(code, np.int16(i), where=hit)
+        valid &= ok
+    members = {}
+    for j, cr in enumerate(criteria):
+        m = np.asarray(cr.membership(np.asarray(x[cr.variable])), dtype=np.float32)
+        out[3 + j] = m
+        members[cr.name] = out[3 + j]
+    for n in active:
+        valid &= ~np.isnan(members[n])
+    score, limit = _planes_kernel(
+        *[members[n] for n in active], weights=weights, spec=spec, codes=codes
+    )
+    excluded = code > 0
+    blank = excluded | ~valid
+    np.copyto(score, np.float32(np.nan), where=blank)
+    out[0] = score
+    out[1] = excluded
+    limiting = np.where(valid, limit, np.int16(LIMITING_NODATA))
+    np.copyto(limiting, code, where=excluded)
+    out[2] = limiting
     return out

@@ -57,13 +57,24 @@ def _as_float(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _work_array(x: np.ndarray) -> np.ndarray:
+    """``x`` as float32 (stack layers already are) or float64 (other inputs keep their
+    precision): the dtype kernels compute in."""
+    x = np.asarray(x)
+    return x if x.dtype == np.float32 else np.asarray(x, dtype=np.float64)
+
+
 def _linear_kernel(x: np.ndarray, *, low: float, high: float, increasing: bool) -> np.ndarray:
-    v = _as_float(x)
+    v = _work_array(x)
+    # in place on one buffer of the input's dtype: 4 passes, no temporaries (float32 for
+    # stack layers: memberships are stored as float32 in any case)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # extreme params: inf→clip
-        m = np.clip((v - low) / (high - low), 0.0, 1.0)
+        m = np.subtract(v, v.dtype.type(low))
+        np.divide(m, v.dtype.type(high - low), out=m)
+        np.clip(m, 0.0, 1.0, out=m)
     if not increasing:
-        m = 1.0 - m
-    return m.astype(np.float32)
+        np.subtract(1.0, m, out=m)
+    return m.astype(np.float32, copy=False)
 
 
 def linear(x: Values, low: float, high: float, *, increasing: bool = True) -> Values:

@@ -10,7 +10,7 @@ Examples
 --------
 >>> c = VectorConstraint("settlements", layer="settlements", buffer_m=1000.0)
 >>> c.variable, c.describe()
-('settlements_distance_m', 'exclude within 1000 m of settlements')
+('settlements_within_1000m', 'exclude within 1000 m of settlements')
 >>> Criterion("wind", Linear(5.6, 7.5), layer="wind_speed_hub").variable
 'wind_speed_hub'
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from geotool.requests import DEFAULT_MAX_DISTANCE_M, VectorRequest, request_key
+from geotool.requests import DEFAULT_MAX_DISTANCE_M, VectorRequest, request_key, within_variable
 from geotool.suitability import membership as mf
 
 Direction = Literal["increasing", "decreasing"]
@@ -197,10 +197,12 @@ class ClassConstraint:
 class VectorConstraint:
     """Exclude pixels within (``exclude="inside"``) or beyond (``"outside"``) a buffer.
 
-    Exact circular semantics: the buffered zone is ``<key>_distance_m <= buffer_m`` on exact
-    pixel-centre distances, so a point buffer is a true disc and a line buffer a rounded
-    corridor (no dilation staircase). With ``buffer_m == 0`` the zone is the feature itself:
-    ``<key>_mask`` (pixel centre inside a polygon, or a line/point touching the pixel).
+    Exact circular semantics: the buffered zone ``<key>_within_<buffer>m`` holds the pixels
+    whose centre lies within ``buffer_m`` of a feature (the pixels with ``<key>_distance_m <=
+    buffer_m``, which a stack may give instead), so a point buffer is a true disc and a line
+    buffer a rounded corridor (no dilation staircase). With ``buffer_m == 0`` the zone is the
+    feature itself: ``<key>_mask`` (pixel centre inside a polygon, or a line/point touching the
+    pixel).
     """
 
     name: str
@@ -217,7 +219,14 @@ class VectorConstraint:
 
     @property
     def variable(self) -> str:
-        return f"{self.key}_distance_m" if self.buffer_m > 0 else f"{self.key}_mask"
+        if self.buffer_m > 0:
+            return within_variable(self.key, self.buffer_m)
+        return f"{self.key}_mask"
+
+    @property
+    def distance_variable(self) -> str:
+        """The distance layer that can stand in for :attr:`variable` when ``buffer_m > 0``."""
+        return f"{self.key}_distance_m"
 
     def describe(self) -> str:
         target = self.key if self.where is None else f"{self.layer} where {self.where}"
@@ -387,20 +396,28 @@ class Profile:
         """Every (layer, where, max_distance) the profile needs from the loader.
 
         ``max_distance_m`` is at least :data:`geotool.requests.DEFAULT_MAX_DISTANCE_M` and
-        exceeds every buffer and every distance-criterion membership reach by
-        :data:`CAP_MARGIN_M`, so capped distances never fall inside a threshold.
+        exceeds every distance-criterion membership reach by :data:`CAP_MARGIN_M`, so capped
+        distances never fall inside a threshold; constraint buffers go to ``buffers``.
         """
         need: dict[tuple[str, str | None], float] = {}
+        buffers: dict[tuple[str, str | None], set[float]] = {}
         for c in self.constraints:
             if isinstance(c, VectorConstraint):
                 k = (c.layer, c.where)
-                need[k] = max(need.get(k, 0.0), c.buffer_m)
+                need.setdefault(k, 0.0)
+                if c.buffer_m > 0:
+                    buffers.setdefault(k, set()).add(float(c.buffer_m))
         for cr in self.criteria:
             if cr.distance_to is not None:
                 k = (cr.distance_to, cr.where)
                 need[k] = max(need.get(k, 0.0), cr.membership.reach())
         return [
-            VectorRequest(layer, where, max(DEFAULT_MAX_DISTANCE_M, d + CAP_MARGIN_M))
+            VectorRequest(
+                layer,
+                where,
+                max(DEFAULT_MAX_DISTANCE_M, d + CAP_MARGIN_M),
+                tuple(sorted(buffers.get((layer, where), ()))),
+            )
             for (layer, where), d in sorted(need.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         ]
 
