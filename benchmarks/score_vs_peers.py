@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     cmp = run_step("compare", args.workdir, args.size)
     results["compare"] = cmp
 
-    floor = results["io_floor"]["seconds"]
+    floor = results.get("io_floor", {}).get("seconds", float("nan"))
     print()
     print(f"{'step':<13} {'seconds':>9} {'x floor':>8} {'CPU s':>9} {'peak MB':>10}")
     for step in STEPS:
@@ -487,9 +487,43 @@ def main(argv: list[str] | None = None) -> int:
                 f"score geotool vs naive: same NaN pattern on {100 * s['nan_agreement']:.3f} % of"
                 f" pixels, max |diff| {s['max_abs_diff']:.2e} where both score"
             )
+    checks = targets(results, args.size)
+    print()
+    for name, met, detail in checks:
+        print(f"target {'met   ' if met else 'MISSED'} {name}: {detail}")
     if args.json:
         args.json.write_text(json.dumps({"size": args.size, **results}, indent=2) + "\n")
-    return 0
+    return 0 if all(met for _, met, _ in checks) else 1
+
+
+def targets(results: dict[str, Any], size: int) -> list[tuple[str, bool, str]]:
+    """Issue 8's bars that this run measured: (name, met, figures)."""
+    ok = lambda r: r is not None and not r.get("failed")  # noqa: E731
+    out = []
+    floor, geo = results.get("io_floor"), results.get("geotool")
+    if ok(floor) and ok(geo):
+        ratio = geo["seconds"] / floor["seconds"]
+        out.append(("scoring <= 1.2x the I/O floor", ratio <= 1.2, f"{ratio:.2f}x"))
+    elig, atl = results.get("geotool_elig"), results.get("atlite")
+    if ok(elig) and ok(atl):
+        speed = atl["seconds"] / elig["seconds"]
+        out.append(("eligibility >= 3x faster than atlite", speed >= 3.0, f"{speed:.2f}x"))
+    cmp = results.get("compare", {})
+    if "eligibility" in cmp:
+        e = cmp["eligibility"]
+        out.append(
+            (
+                "eligibility agreement >= 99.5 %, differences only at atlite's buffer edges",
+                e["agreement"] >= 0.995 and e["geotool_only"] == 0,
+                f"{100 * e['agreement']:.3f} %, {e['geotool_only']} px only geotool",
+            )
+        )
+    if size >= 20_000:
+        for step in ("geotool", "geotool_elig", "geotool_sites"):
+            if ok(results.get(step)):
+                peak = results[step]["peak_mb"] * 2**20 / 1e9
+                out.append((f"{step} peak memory <= 2 GB", peak <= 2.0, f"{peak:.2f} GB"))
+    return out
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
 import xarray as xr
 
 from geotool.grid import Grid
@@ -43,9 +42,9 @@ class BufferShapes:
     index: FeatureIndex  # polygon interiors
     seg_a: np.ndarray  # (n, 2) starts of the segments of non-zero length
     seg_b: np.ndarray  # (n, 2) ends
-    seg_tree: shapely.STRtree  # over the segments' bounding boxes grown by the buffer
+    seg_box: np.ndarray  # (n, 4) their bounding boxes grown by the buffer
     vertices: np.ndarray  # (m, 2) distinct vertices and points
-    vertex_tree: shapely.STRtree  # over the vertices' discs' bounding boxes
+    vert_box: np.ndarray  # (m, 4) bounding boxes of their discs
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __dask_tokenize__(self) -> str:
@@ -59,18 +58,22 @@ def buffer_shapes(index: FeatureIndex, buffer_m: float) -> BufferShapes:
     keep = np.any(a != z, axis=1)
     a, z = a[keep], z[keep]
     verts = np.unique(np.concatenate([index.seg_a, index.seg_b]), axis=0)
-    lo, hi = np.minimum(a, z) - b, np.maximum(a, z) + b
+    box = np.concatenate([np.minimum(a, z) - b, np.maximum(a, z) + b], axis=1)
+    disc = np.concatenate([verts - b, verts + b], axis=1)
     return BufferShapes(
-        buffer_m=b,
-        index=index,
-        seg_a=a,
-        seg_b=z,
-        seg_tree=shapely.STRtree(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])),
-        vertices=verts,
-        vertex_tree=shapely.STRtree(
-            shapely.box(verts[:, 0] - b, verts[:, 1] - b, verts[:, 0] + b, verts[:, 1] + b)
-        ),
+        buffer_m=b, index=index, seg_a=a, seg_b=z, seg_box=box, vertices=verts, vert_box=disc
     )
+
+
+def _overlapping(box: np.ndarray, bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """Indices of the (n, 4) boxes (xmin, ymin, xmax, ymax) that meet ``bounds``: a vectorised
+    test, a few milliseconds per block for 10⁵ boxes (no tree of 10⁵ box objects to hold)."""
+    left, bottom, right, top = bounds
+    hit = box[:, 0] <= right
+    hit &= box[:, 2] >= left
+    hit &= box[:, 1] <= top
+    hit &= box[:, 3] >= bottom
+    return np.flatnonzero(hit)
 
 
 def _rows(ymin: np.ndarray, ymax: np.ndarray, sub: Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -154,9 +157,8 @@ def within_block(shapes: BufferShapes, sub: Grid) -> np.ndarray:
     """Bool: pixel centres of ``sub`` within ``shapes.buffer_m`` of a feature."""
     out = _inside_polygons(shapes.index, sub)
     b = shapes.buffer_m
-    box = shapely.box(*sub.bounds)
-    segs = shapes.seg_tree.query(box)
-    verts = shapes.vertex_tree.query(box)
+    segs = _overlapping(shapes.seg_box, sub.bounds)
+    verts = _overlapping(shapes.vert_box, sub.bounds)
     parts = []
     if len(segs):
         parts.append(_rect_intervals(shapes.seg_a[segs], shapes.seg_b[segs], b, sub))

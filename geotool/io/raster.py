@@ -293,10 +293,13 @@ def clean_values(
     Works in place on a float32 array when ``copy`` is False.
     """
     out = values.astype("float32", copy=copy)
-    for code in _nodata_codes(spec, src):
-        tol = abs(code) * 1e-6 + 1e-6  # float32 round-off of large codes (e.g. -3.4e38)
-        hit = out >= np.float32(code - tol)
-        hit &= out <= np.float32(code + tol)
+    for code in dict.fromkeys(_nodata_codes(spec, src)):  # each distinct code once
+        if float(np.float32(code)) == code:  # -9999, 65535 ...: float32 holds it exactly
+            hit = out == np.float32(code)
+        else:  # float32 round-off of codes such as 1e20 or -3.4e38 written as float64
+            tol = abs(code) * 1e-6 + 1e-6
+            hit = out >= np.float32(code - tol)
+            hit &= out <= np.float32(code + tol)
         np.putmask(out, hit, np.float32(np.nan))
     factor, offset = spec.conversion(src.units)
     if factor != 1.0 or offset != 0.0:

@@ -187,12 +187,15 @@ def step(x: Values, thresholds: Sequence[float], values: Sequence[float]) -> Val
 def _categorical_kernel(
     x: np.ndarray, *, table: tuple[tuple[float, float], ...], default: float
 ) -> np.ndarray:
-    v = _as_float(x)
-    out = np.full(v.shape, default, dtype=np.float64)
+    v = _work_array(x)
+    out = np.full(v.shape, default, dtype=np.float32)
+    hit = np.empty(v.shape, dtype=bool)
     for code, value in table:  # a loop over classes (a dozen), not over pixels
-        out[v == code] = value
-    out[np.isnan(v)] = np.nan
-    return out.astype(np.float32)
+        np.equal(v, code, out=hit)
+        np.copyto(out, np.float32(value), where=hit)
+    np.isnan(v, out=hit)
+    np.copyto(out, np.float32(np.nan), where=hit)
+    return out
 
 
 def categorical(x: Values, table: Mapping[int, float], *, default: float = 0.0) -> Values:
