@@ -157,16 +157,12 @@ def geotool_score(folder: Path, size: int) -> dict[str, Any]:
 
 def geotool_eligibility(folder: Path, size: int) -> dict[str, Any]:
     from geotool.io.outputs import write_cog
-    from geotool.suitability.constraints import constraint_masks
+    from geotool.suitability import exclusion_codes
 
     stack, profile, grid = _geotool_stack(folder, size, ["dem", "land_cover"])
-    hit = None
-    for c in profile.constraints:
-        h, _ = constraint_masks(stack, c)
-        hit = h if hit is None else hit | h
-    assert hit is not None
+    eligible = (exclusion_codes(stack, profile) == 0).astype("uint8")
     out = folder / "geotool_eligible.tif"
-    write_cog((~hit).astype("uint8"), out, grid, dtype="uint8", nodata=255, categorical=True)
+    write_cog(eligible, out, grid, dtype="uint8", nodata=255, categorical=True)
     return {"bytes": out.stat().st_size}
 
 

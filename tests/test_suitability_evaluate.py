@@ -267,6 +267,27 @@ def test_one_pass_evaluation_equals_the_layered_graph(
     assert np.isnan(fused[1].values).any() and (fused[3].values > 0).any()
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_exclusion_codes_are_the_excluding_limiting_codes(
+    profile_path: Path, chunked: bool
+) -> None:
+    from geotool.suitability import exclusion_codes
+
+    profile = load_profile(profile_path)
+    ds = make_stack(5)
+    ds["dem"][0:3, 0:5] = np.nan
+    ds = ds.chunk({"y": 16, "x": 24}) if chunked else ds
+    codes = exclusion_codes(ds, profile)
+    assert isinstance(codes.data, da.Array) == chunked
+    ev = evaluate(ds, profile)
+    expected = np.where(ev["excluded"].values, ev["limiting"].values, 0)
+    np.testing.assert_array_equal(codes.values, expected)
+    np.testing.assert_array_equal(
+        codes.values, independent_exclusion(ds.compute()) * (codes.values > 0)
+    )
+    assert set(np.unique(codes.values)) == {0, 1, 2, 3, 4}
+
+
 def test_min_area_constraint_in_a_profile(profile_path: Path) -> None:
     text = PROFILE + '\n[constraints.min_patch]\nkind = "min_area"\nmin_area_km2 = 0.05\n'
     path = profile_path.with_name("with_area.toml")

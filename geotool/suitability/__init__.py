@@ -22,6 +22,7 @@ from geotool.suitability.evaluate import (
     LIMITING_NODATA,
     LIMITING_NONE,
     evaluate,
+    exclusion_codes,
     limiting_codes,
 )
 from geotool.suitability.membership import categorical, gaussian, linear, sigmoid, step, trapezoid
@@ -76,6 +77,7 @@ __all__ = [
     "ahp_weights",
     "categorical",
     "evaluate",
+    "exclusion_codes",
     "gaussian",
     "limiting_codes",
     "linear",

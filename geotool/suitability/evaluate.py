@@ -380,11 +380,7 @@ def _fused_rows(
     shape = np.shape(blocks[0])
     code = np.zeros(shape, dtype=np.int16)
     valid = np.ones(shape, dtype=bool)
-    for i, (c, var, distance) in enumerate(constraints, start=1):
-        hit, ok = constraint_block(x[var], c, distance)
-        hit &= code == 0
-        np.copyto(code, np.int16(i), where=hit)
-        valid &= ok
+    _first_exclusion(x, constraints, code, valid)
     members = {}
     for j, cr in enumerate(criteria):
         out[3 + j] = cr.membership(np.asarray(x[cr.variable]))
@@ -406,3 +402,71 @@ def _fused_rows(
     np.copyto(lim, limit, casting="unsafe")
     np.copyto(lim, np.float32(LIMITING_NODATA), where=~valid)
     np.copyto(lim, code, where=excluded, casting="unsafe")
+
+
+def exclusion_codes(stack: xr.Dataset, profile: Profile) -> xr.DataArray:
+    """Per pixel the first constraint (1-based, profile order) that excludes it, 0 where none
+    does: the eligibility of :func:`evaluate` (``limiting`` codes 1..n) without reading or
+    scoring the criteria's layers. Lazy for dask stacks, one task per block. Min-area
+    constraints are not applied (they act on the scored eligible mask, see :func:`evaluate`).
+
+    >>> import numpy as np, xarray as xr
+    >>> from geotool.suitability.specs import DirectWeights, RangeConstraint, SitesSpec
+    >>> ds = xr.Dataset({"slope": (("y", "x"), np.array([[2.0, 20.0, np.nan]]))})
+    >>> p = Profile("p", "", (RangeConstraint("steep", "slope", max=11.3),), (),
+    ...             DirectWeights({}), Aggregation(), SitesSpec(threshold=0.5))
+    >>> exclusion_codes(ds, p).values.tolist()
+    [[0, 1, 0]]
+    """
+    constraints = []
+    variables: list[str] = []
+    for c in profile.constraints:
+        if isinstance(c, MinAreaConstraint):
+            continue
+        var = constraint_variable(stack, c)
+        if var not in stack.data_vars:
+            check_inputs(stack, profile)
+        constraints.append((c, var, var != c.variable))
+        if var not in variables:
+            variables.append(var)
+    if not variables:
+        raise InputError(
+            f"profile {profile.name!r} has no constraint to evaluate",
+            where=f"profile {profile.name}",
+            fix="add a [constraints.*] table",
+        )
+    kernel = partial(_exclusion_kernel, variables=tuple(variables), constraints=tuple(constraints))
+    template = stack[variables[0]]
+    arrays = [stack[v].data for v in variables]
+    if any(isinstance(a, da.Array) for a in arrays):
+        lazy = [a if isinstance(a, da.Array) else da.asarray(a) for a in arrays]
+        lazy = [a if a.chunks == lazy[0].chunks else a.rechunk(lazy[0].chunks) for a in lazy]
+        data = da.map_blocks(kernel, *lazy, dtype=np.int16, meta=np.empty((0, 0), dtype=np.int16))
+    else:
+        data = kernel(*[np.asarray(a) for a in arrays])
+    return xr.DataArray(data, coords=template.coords, dims=template.dims, name="exclusion")
+
+
+def _exclusion_kernel(
+    *blocks: np.ndarray,
+    variables: tuple[str, ...],
+    constraints: tuple[tuple[Constraint, str, bool], ...],
+) -> np.ndarray:
+    x = dict(zip(variables, blocks, strict=True))
+    code = np.zeros(np.shape(blocks[0]), dtype=np.int16)
+    _first_exclusion(x, constraints, code, np.ones(code.shape, dtype=bool))
+    return code
+
+
+def _first_exclusion(
+    x: dict[str, np.ndarray],
+    constraints: Sequence[tuple[Constraint, str, bool]],
+    code: np.ndarray,
+    valid: np.ndarray,
+) -> None:
+    """In place: ``code`` = first constraint excluding each pixel, ``valid`` &= inputs present."""
+    for i, (c, var, distance) in enumerate(constraints, start=1):
+        hit, ok = constraint_block(x[var], c, distance)
+        hit &= code == 0
+        np.copyto(code, np.int16(i), where=hit)
+        valid &= ok
