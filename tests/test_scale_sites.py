@@ -81,6 +81,11 @@ def test_labelling_in_strips_equals_scipy_on_the_whole_mask(monkeypatch, strip, 
     labels, n = label_candidates(mask)
     expected, m = ndimage.label(mask, structure=np.ones((3, 3), bool), output=np.int32)
     assert n == m and np.array_equal(labels, expected)
+    packed = candidates.PackedMask(mask)  # 1 bit per pixel, as extract_sites labels it
+    assert packed.bits.nbytes == 97 * 11
+    assert np.array_equal(packed[5:62], mask[5:62])
+    labels_p, n_p = label_candidates(packed)
+    assert n_p == m and np.array_equal(labels_p, expected)
 
 
 def test_no_candidates_give_no_labels():

@@ -1,14 +1,13 @@
 """Candidate pixels, their connected areas, and splitting of large areas.
 
-Memory: the candidate mask (uint8, 1 byte per pixel) and the label raster (uint16, 2 bytes
-per pixel while there are fewer than 65,536 areas, else int32) of the whole grid are held in
-memory while sites are extracted; everything else works in strips of rows or a few blocks at a
-time (labelling with a union-find across strips, pixel counts, relabelling, polygons, per-site
-statistics), and the mask is freed once labelled. Measured (``benchmarks/score_vs_peers.py``,
-best 10 % of a 20,000² px score, 13,487 sites): 1.76 GB peak for ``extract_sites``, of which
-1.2 GB are the mask and the labels; at 16,000² px 1.5 GB. The score itself is only read block
-by block (twice for ``threshold``, three times for ``top_share``: histogram, mask, per-site
-statistics).
+Memory: the candidate mask (uint8, 1 byte per pixel, packed to 1 bit per pixel by
+:class:`PackedMask` before labelling) and the label raster (uint16, 2 bytes per pixel while
+there are fewer than 65,536 areas, else int32) of the whole grid are held in memory while
+sites are extracted; everything else works in strips of rows or a few blocks at a time
+(labelling with a union-find across strips, pixel counts, relabelling, polygons, per-site
+statistics). The score itself is only read block by block (twice for ``threshold``, three
+times for ``top_share``: histogram, mask, per-site statistics). Peak of the benchmark's sites
+step (``benchmarks/score_vs_peers.py``, best 10 % of a 20,000² px score): see its README.
 
 Examples
 --------
@@ -171,11 +170,23 @@ def _shape(score: Any) -> tuple[int, int]:
     return (int(score.shape[0]), int(score.shape[1]))
 
 
+class PackedMask:
+    """A bool/uint8 mask stored 1 bit per pixel (``np.packbits`` along rows); row slices
+    (``packed[r0:r1]``) come back as uint8 0/1 rows, as from the unpacked array."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.shape = mask.shape
+        self.bits = np.packbits(mask.astype(bool, copy=False), axis=1)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return np.unpackbits(self.bits[rows], axis=1, count=self.shape[1])
+
+
 LABEL_STRIP_ROWS = 256
 """Rows labelled at a time by :func:`label_candidates` (bounds scipy's temporaries)."""
 
 
-def label_candidates(mask: np.ndarray) -> tuple[np.ndarray, int]:
+def label_candidates(mask: np.ndarray | PackedMask) -> tuple[np.ndarray, int]:
     """8-connected areas of the mask: labels 1..n (0 = not a candidate), numbered in raster
     order of their first pixel, as ``scipy.ndimage.label`` numbers them.
 

@@ -35,6 +35,7 @@ import xarray as xr
 from geotool.errors import ConfigError, InputError
 from geotool.grid import Grid
 from geotool.sites.candidates import (
+    PackedMask,
     candidate_mask,
     label_candidates,
     split_large,
@@ -190,8 +191,10 @@ def extract_sites(
             )
 
     mask, threshold = candidate_mask(score, spec)
-    labels, n = label_candidates(mask)
+    packed = PackedMask(mask)  # 1 bit per pixel: the labels get the memory the mask held
     del mask
+    labels, n = label_candidates(packed)
+    del packed
     labels = widen_for_split(labels, n, max_px)
     n = split_large(labels, n, max_px, min_px)
     geoms = label_polygons(labels, n, grid.transform)
