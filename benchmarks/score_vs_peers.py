@@ -174,7 +174,11 @@ def geotool_eligibility(folder: Path, size: int, *, in_memory: bool = False) -> 
     stack, profile, grid = _geotool_stack(folder, size, ["dem", "land_cover"])
     eligible = (exclusion_codes(stack, profile) == 0).astype("uint8")
     if in_memory:  # as atlite's shape_availability returns its mask
-        mask = eligible.values
+        import dask.array as da
+        import numpy as np
+
+        mask = np.empty(grid.shape, dtype="uint8")
+        da.store(eligible.data, mask, lock=False)  # blocks written in place, no concatenation
         return {"eligible_share": float(mask.mean())}
     out = folder / "geotool_eligible.tif"
     write_cog(eligible, out, grid, dtype="uint8", nodata=255, categorical=True)
