@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -269,6 +270,32 @@ def test_missing_folder_and_folder_without_scores(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         render_map(tmp_path / "empty")
     assert str(tmp_path / "empty") in str(info.value) and "score" in str(info.value)
+
+
+def test_stale_temporary_maps_of_dead_processes_are_swept(out: Output, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "swept"
+    shutil.copytree(out.folder, folder)
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = folder / f".map.html.{done.stdout.strip()}.abc123.tmp"
+    legacy = folder / ".map.html.k2j4h1.tmp"  # name written before temp files carried a pid
+    live = folder / f".map.html.{os.getpid()}.xyz789.tmp"
+    for p in (dead, legacy, live):
+        p.write_text("partial", encoding="utf-8")
+    render_map(folder)
+    assert not dead.exists() and not legacy.exists()
+    assert live.exists()  # this process is alive: a map it is writing is left alone
+    assert (folder / "map.html").exists()
+    assert not [p for p in folder.glob(".map.html.*.tmp") if p != live]
 
 
 def test_profile_composition_without_its_score_fails(out: Output) -> None:

@@ -33,6 +33,9 @@ def carbon(
     study_file: Path, parcels: Path | None, parcel_id: str | None, out: Path, force: bool
 ) -> None:
     """Forest carbon stock, sequestration and credits by vintage for STUDY_FILE."""
+    from geotool.study import load_study
+
+    study = load_study(study_file)  # fails before the heavy imports
     from geotool.carbon import CarbonConfig, run_carbon
     from geotool.carbon.outputs import write_carbon_outputs
     from geotool.carbon.params import get_standard
@@ -40,9 +43,7 @@ def carbon(
     from geotool.io.outputs import OutputDir, file_record, write_manifest
     from geotool.io.vector import read_vector
     from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
-    from geotool.study import load_study
 
-    study = load_study(study_file)
     try:
         config = CarbonConfig.from_dict(study.carbon)
     except ConfigError as exc:

@@ -19,13 +19,14 @@ def resources(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
     factor, PV yield, slope, temperature at depth, free-cooling hours, PUE, latency, ...) as
     float32 COGs DIR/<layer>.tif on the analysis grid, plus manifest.json. Parameters come
     from the study's [resources] table (see geotool.resources.ResourceConfig)."""
+    from geotool.study import load_study
+
+    study = load_study(study_file)  # fails before the heavy imports
     from geotool.io.outputs import OutputDir, RasterOutput, write_cogs, write_manifest
     from geotool.pipeline import inputs_record
     from geotool.resources import ResourceConfig, derive
     from geotool.stack import load_region, load_stack, study_grid
-    from geotool.study import load_study
 
-    study = load_study(study_file)
     config = ResourceConfig.from_dict(study.resources, where=f"{study.path}: resources")
     notes: list[str] = []
     with OutputDir(out, force=force) as outdir:

@@ -19,12 +19,14 @@ def run(study_file: Path, out: Path, force: bool, quiet: bool, **run: object) ->
     """Score every profile (or those given with --profile), extract candidate sites, summarise
     regions, estimate forest carbon and render map.html into OUT/."""
     from geotool.cli.options import build_run_options, report_run
-    from geotool.io.outputs import OutputDir
-    from geotool.pipeline import execute_run
     from geotool.study import load_study
 
+    # a bad study or option fails before the heavy imports (~1.3 s of dask, rasterio ...)
     study = load_study(study_file)
     options = build_run_options(run, quiet=quiet)
+    from geotool.io.outputs import OutputDir
+    from geotool.pipeline import execute_run
+
     say = (lambda _m: None) if quiet else (lambda m: click.echo(f"geotool: {m}", err=True))
     with OutputDir(out, force=force) as outdir:
         result = execute_run(study, outdir, options, command="run", say=say)

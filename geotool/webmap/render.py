@@ -57,7 +57,8 @@ def render_map(
     comp = load_composition(composition)
     page = render_html(build_model(outdir, comp, max_size=max_size, title=title))
     target = outdir / "map.html"
-    fd, tmp = tempfile.mkstemp(prefix=".map.html.", suffix=".tmp", dir=outdir)
+    sweep_stale_tmp(outdir)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}.", suffix=".tmp", dir=outdir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(page)
@@ -67,3 +68,30 @@ def render_map(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+TMP_PREFIX = ".map.html."
+"""Temporary files of :func:`render_map` are ``.map.html.<pid>.<random>.tmp``."""
+
+
+def sweep_stale_tmp(outdir: Path) -> list[Path]:
+    """Remove temporary map files left by a killed ``geotool map`` (its process is gone);
+    those of a map being written right now by a live process are kept."""
+    removed = []
+    for path in outdir.glob(f"{TMP_PREFIX}*.tmp"):
+        pid = path.name[len(TMP_PREFIX) :].split(".", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
