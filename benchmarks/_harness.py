@@ -18,13 +18,20 @@ from typing import Any
 POLL_S = 0.02
 
 
-def measure(script: Path, args: list[str], *, python: str | None = None) -> dict[str, Any]:
-    """Run ``python script args`` and return its JSON result plus ``peak_mb`` and ``wall_s``."""
+def measure(
+    script: Path,
+    args: list[str],
+    *,
+    python: str | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run ``python script args`` and return its JSON result plus ``peak_mb`` and ``wall_s``
+    (or ``failed``, ``returncode`` and the tail of its stderr as ``error``)."""
     import psutil
 
     cmd = [python or sys.executable, str(script), *args]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     peak = 0
     ps = psutil.Process(proc.pid)
     while proc.poll() is None:

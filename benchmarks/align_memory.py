@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from typing import Any
 
 # The parent imports nothing heavy: on Linux a child's ru_maxrss can include the RSS of the
 # parent at fork time, so the parent must stay far below what the children use.
+import _harness
 import psutil
 
 SOURCE_CRS = "EPSG:32649"  # WGS 84 / UTM 49N (Shaoguan)
@@ -51,7 +51,6 @@ TARGET_CRS = "EPSG:32650"  # the neighbouring zone: every pixel really warps
 RES_M = 30.0
 SOURCE_LEFT_M, SOURCE_TOP_M = 600_000.0, 2_900_000.0  # ~112.0°E, 26.2°N in zone 49
 BLOCK = 512
-POLL_S = 0.02
 MODES = ("baseline", "io_floor", "align", "geotool")
 # Allowed |aligned - analytic| in m/s, from the field's largest gradient (|df/dx| + |df/dy| <=
 # 1.3e-3 (m/s)/m, see wind_field) times the largest shift of the effective sample position:
@@ -278,30 +277,13 @@ def child(mode: str, workdir: Path, size: int) -> int:
 
 
 def measure(mode: str, workdir: Path, size: int, env: dict[str, str]) -> dict[str, Any]:
-    """Run ``mode`` in a child process, polling its RSS every 20 ms."""
-    cmd = [sys.executable, __file__, "--child", mode, "--workdir", str(workdir)]
-    cmd += ["--size", str(size)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    peak = 0
-    ps = psutil.Process(proc.pid)
-    while proc.poll() is None:
-        try:
-            rss = ps.memory_info().rss
-            rss += sum(c.memory_info().rss for c in ps.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
-        time.sleep(POLL_S)
-    stdout, stderr = proc.communicate()
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(stderr.decode(errors="replace"))
-        raise SystemExit(f"{mode}: child process failed with exit code {proc.returncode}")
-    result = json.loads(stdout.decode().strip().splitlines()[-1])
-    result["polled_peak_mb"] = peak / 2**20
-    result["process_wall_s"] = wall
-    result["peak_mb"] = max(result["maxrss_mb"], result["polled_peak_mb"])
+    """Run ``mode`` in a child process, polling its RSS every 20 ms (``_harness.measure``)."""
+    args = ["--child", mode, "--workdir", str(workdir), "--size", str(size)]
+    result = _harness.measure(Path(__file__), args, env=env)
+    if result.get("failed"):
+        sys.stderr.write(result["error"] + "\n")
+        raise SystemExit(f"{mode}: child process failed with exit code {result['returncode']}")
+    result["process_wall_s"] = result.pop("wall_s")
     return result
 
 

@@ -21,7 +21,9 @@ def write_tif(
     crs: str | None,
     transform: Affine,
     nodata: float | None = None,
+    **options: object,
 ) -> Path:
+    """Single-band GeoTIFF of ``data`` (``options``: more creation options, e.g. tiling)."""
     with rasterio.open(
         path,
         "w",
@@ -33,6 +35,7 @@ def write_tif(
         crs=crs,
         transform=transform,
         nodata=nodata,
+        **options,
     ) as ds:
         ds.write(data, 1)
     return path

@@ -29,6 +29,8 @@ import pytest
 import rasterio
 from affine import Affine
 
+from tests import conftest
+
 # 0.01° pixels over 112.9–113.3 E, 23.95–24.35 N (northern Guangdong, UTM zone 49)
 T = Affine(0.01, 0, 112.9, 0, -0.01, 24.35)
 SHAPE = (40, 40)
@@ -93,20 +95,7 @@ def write_tif(
     transform: Affine = T,
     nodata: float | None = None,
 ) -> Path:
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=data.shape[1],
-        height=data.shape[0],
-        count=1,
-        dtype=data.dtype,
-        crs=crs,
-        transform=transform,
-        nodata=nodata,
-    ) as ds:
-        ds.write(data, 1)
-    return path
+    return conftest.write_tif(path, data, crs=crs, transform=transform, nodata=nodata)
 
 
 def feature(geometry: dict, **props: object) -> dict:

@@ -30,6 +30,7 @@ from geotool.suitability.specs import (
     SitesSpec,
     VectorConstraint,
 )
+from tests.conftest import write_tif
 
 GRID = Grid.from_bounds((600_000, 2_700_000, 640_000, 2_730_000), 100, "EPSG:32649")
 
@@ -92,22 +93,9 @@ def test_empty_layer_is_beyond_any_cap():
 
 
 def _write(path, data, transform, nodata=-9999.0):
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=data.shape[1],
-        height=data.shape[0],
-        count=1,
-        dtype="float32",
-        crs="EPSG:32649",
-        transform=transform,
-        nodata=nodata,
-        tiled=True,
-        blockxsize=128,
-        blockysize=128,
-    ) as ds:
-        ds.write(data.astype("float32"), 1)
+    data = np.asarray(data, dtype="float32")
+    tiles = {"tiled": True, "blockxsize": 128, "blockysize": 128}
+    return write_tif(path, data, crs="EPSG:32649", transform=transform, nodata=nodata, **tiles)
 
 
 def test_source_on_the_grid_reads_what_the_warper_gives(tmp_path):

@@ -454,12 +454,12 @@ def warp_to(src: RasterSource, spec: LayerSpec, grid: Grid, resampling: Resampli
         vrt_kwargs["src_crs"] = src.crs
     if src_nodata is not None:
         vrt_kwargs["src_nodata"] = src_nodata
-    with _READ_ENV(), WarpedVRT(ds, **vrt_kwargs) as vrt:
+    with _read_env(), WarpedVRT(ds, **vrt_kwargs) as vrt:
         values = vrt.read(src.band, masked=False)
     return clean_values(values, spec, src, copy=False)
 
 
-def _READ_ENV() -> rasterio.Env:
+def _read_env() -> rasterio.Env:
     return rasterio.Env(GDAL_NUM_THREADS="1", GDAL_CACHEMAX=GDAL_CACHE_BYTES)
 
 
@@ -488,7 +488,7 @@ def _reader(open_path: str) -> rasterio.io.DatasetReader:
     if ds is not None and not ds.closed:
         cache.move_to_end(key)
         return ds
-    with _READ_ENV():
+    with _read_env():
         ds = rasterio.open(open_path)
     cache[key] = ds
     while len(cache) > READERS_PER_THREAD:

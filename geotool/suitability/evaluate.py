@@ -316,21 +316,7 @@ def _evaluate_fused(
     )
     template = stack[variables[0]]
     n_out = 3 + len(profile.criteria)
-    arrays = [stack[v].data for v in variables]
-    if any(isinstance(a, da.Array) for a in arrays):
-        lazy = [a if isinstance(a, da.Array) else da.asarray(a) for a in arrays]
-        chunks = lazy[0].chunks
-        lazy = [a if a.chunks == chunks else a.rechunk(chunks) for a in lazy]
-        out = da.map_blocks(
-            kernel,
-            *lazy,
-            new_axis=0,
-            chunks=((n_out,), *chunks),
-            dtype=np.float32,
-            meta=np.empty((0, 0, 0), dtype=np.float32),
-        )
-    else:
-        out = kernel(*[np.asarray(a) for a in arrays])
+    out = _per_block(kernel, [stack[v].data for v in variables], np.float32, planes=n_out)
 
     def plane(i: int, dtype: Any, name: str) -> xr.DataArray:
         data = out[i]
@@ -437,14 +423,29 @@ def exclusion_codes(stack: xr.Dataset, profile: Profile) -> xr.DataArray:
         )
     kernel = partial(_exclusion_kernel, variables=tuple(variables), constraints=tuple(constraints))
     template = stack[variables[0]]
-    arrays = [stack[v].data for v in variables]
-    if any(isinstance(a, da.Array) for a in arrays):
-        lazy = [a if isinstance(a, da.Array) else da.asarray(a) for a in arrays]
-        lazy = [a if a.chunks == lazy[0].chunks else a.rechunk(lazy[0].chunks) for a in lazy]
-        data = da.map_blocks(kernel, *lazy, dtype=np.int16, meta=np.empty((0, 0), dtype=np.int16))
-    else:
-        data = kernel(*[np.asarray(a) for a in arrays])
+    data = _per_block(kernel, [stack[v].data for v in variables], np.int16)
     return xr.DataArray(data, coords=template.coords, dims=template.dims, name="exclusion")
+
+
+def _per_block(kernel: Any, arrays: list[Any], dtype: Any, planes: int | None = None) -> Any:
+    """``kernel(*blocks)`` on NumPy arrays, or lazily block by block when any is a dask array
+    (all then take the first dask array's chunks); ``planes``: the kernel returns that many
+    planes stacked on a new leading axis."""
+    if not any(isinstance(a, da.Array) for a in arrays):
+        return kernel(*[np.asarray(a) for a in arrays])
+    lazy = [a if isinstance(a, da.Array) else da.asarray(a) for a in arrays]
+    chunks = next(a for a in arrays if isinstance(a, da.Array)).chunks
+    lazy = [a if a.chunks == chunks else a.rechunk(chunks) for a in lazy]
+    if planes is None:
+        return da.map_blocks(kernel, *lazy, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
+    return da.map_blocks(
+        kernel,
+        *lazy,
+        new_axis=0,
+        chunks=((planes,), *chunks),
+        dtype=dtype,
+        meta=np.empty((0, 0, 0), dtype=dtype),
+    )
 
 
 def _exclusion_kernel(
