@@ -86,13 +86,13 @@ def run_study(
         )
     profiles = [load_profile(n, study.profiles.get(Path(n).stem)) for n in names]
     result.profiles = [p.name for p in profiles]
+    config = _resource_config(study, ResourceConfig, profiles)  # before any file is read
 
     with outdir.stage("load"):
         region = load_region(study, notes)
         grid = study_grid(study, region)
         requests: list[VectorRequest] = [r for p in profiles for r in p.vector_requests()]
         stack = load_stack(study, requests=requests, region=region, grid=grid, notes=notes)
-        config = _resource_config(study, ResourceConfig)
         derived = derive(stack, config)
         full = xr.merge([stack, derived], combine_attrs="override")
         full.attrs["grid"] = grid
@@ -214,9 +214,14 @@ def needed_variables(full: xr.Dataset, profiles: Sequence[Any], *, carbon: bool)
     return keep
 
 
-def _resource_config(study: Study, cls: Any) -> Any:
+def _resource_config(study: Study, cls: Any, profiles: Sequence[Any] = ()) -> Any:
+    """``[resources]`` of the study, with the windfarm profiles' turbine and hub height
+    (:func:`geotool.sites.params.wind_machine`)."""
+    from geotool.sites.params import wind_machine
+
+    resources = wind_machine(study.resources, profiles, str(study.path))
     try:
-        return cls.from_dict(study.resources)
+        return cls.from_dict(resources)
     except GeotoolError as exc:
         raise type(exc)(exc.what, where=f"{study.path}: resources", fix=exc.fix) from None
 

@@ -400,6 +400,12 @@ CASES: dict[str, Case] = {
     ),
     "name as a list": Case(lambda d: set_study(d, 'name = "Tiny"', "name = [1, 2]"), "name", CHECK),
     # --- [resources], [carbon] and profile overrides in the study
+    "two hub heights": Case(
+        lambda d: add_study(d, "[resources]\nhub_height_m = 135"),
+        "profile windfarm: [sites] hub_height_m = 122 m but",
+        RUN,
+        ("--profile", "windfarm"),
+    ),
     "unknown turbine": Case(lambda d: add_study(d, '[resources]\nturbine = "X-999"'), "X-999", RUN),
     "geothermal depth 12 km": Case(
         lambda d: add_study(d, "[resources]\ngeothermal_depth_m = 12000"),

@@ -311,3 +311,66 @@ def test_missing_parameters_are_config_errors() -> None:
         )
     with pytest.raises(ConfigError, match="route_factor"):
         SiteOptions(route_factor=0.5)
+
+
+# ----------------------------------------------------------------------------- wind machine
+
+
+def _wind_profile(name: str = "windfarm", **sites: Any) -> Any:
+    return replace(load_profile("windfarm", {"sites": sites}), name=name)
+
+
+def test_wind_machine_takes_hub_height_and_turbine_from_the_windfarm_profile() -> None:
+    from geotool.sites.params import wind_machine
+
+    wind = _wind_profile(hub_height_m=149.0, turbine="e-82/2350")
+    out = wind_machine({"pv_tilt": 20}, [load_profile("solarfarm"), wind], "s.toml")
+    assert out == {"pv_tilt": 20, "hub_height_m": 149.0, "turbine": "E-82/2350"}
+    # the study's own values win when they agree; nothing to add without wind profiles
+    same = wind_machine({"hub_height_m": 149, "turbine": "E-115/3000"}, [wind], "s.toml")
+    assert same == {"hub_height_m": 149.0, "turbine": "E-115/3000"}
+    assert wind_machine({}, [load_profile("datacenter")], "s.toml") == {}
+
+
+def test_wind_machine_refuses_two_hub_heights() -> None:
+    from geotool.sites.params import wind_machine
+
+    builtin = load_profile("windfarm")  # hub_height_m = 122
+    with pytest.raises(ConfigError) as info:
+        wind_machine({"hub_height_m": 135}, [builtin], "s.toml")
+    message = str(info.value)
+    assert "122" in message and "135" in message and "s.toml: [resources]" in message
+    assert "\n" not in message
+    with pytest.raises(ConfigError, match="windfarm_tall: \\[sites\\] hub_height_m = 149"):
+        wind_machine({}, [builtin, _wind_profile("windfarm_tall", hub_height_m=149.0)], "s")
+
+
+def test_wind_machine_leaves_differing_turbines_to_the_site_layers() -> None:
+    from geotool.sites.params import wind_machine
+
+    a = _wind_profile(turbine="E-82/2350")
+    b = _wind_profile("windfarm_b", turbine="E-141/4200")
+    assert "turbine" not in wind_machine({}, [a, b], "s.toml")
+
+
+def test_profile_hub_height_reaches_the_derived_wind_layers(tmp_path: Any) -> None:
+    """``[profiles.windfarm.sites] hub_height_m`` alone moves wind_speed_hub to that height:
+    the power law ``v = v100 (h / 100)^α`` (α fixed in [resources])."""
+    from geotool.resources import ResourceConfig, derive
+    from geotool.runner import _resource_config
+    from geotool.study import loads_study
+
+    study = loads_study(
+        '[study]\nname = "w"\nbbox = [600000, 2750000, 612000, 2760000]\n'
+        'bbox_crs = "EPSG:32649"\ncrs = "EPSG:32649"\nresolution = 100\n'
+        '[layers]\nwind_speed_100m = "w.tif"\n'
+        "[resources]\nshear_alpha = 0.2\n"
+        "[profiles.windfarm.sites]\nhub_height_m = 149\n",
+        tmp_path / "study.toml",
+    )
+    profile = load_profile("windfarm", study.profiles["windfarm"])
+    config = _resource_config(study, ResourceConfig, [profile])
+    assert config.hub_height_m == 149.0
+    v100 = np.full(GRID.shape, 7.0)
+    derived = derive(_stack({"wind_speed_100m": v100}), config)
+    np.testing.assert_allclose(derived["wind_speed_hub"].values, 7.0 * 1.49**0.2, rtol=1e-6)

@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
-from geotool.errors import ConfigError
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from geotool.errors import ConfigError, GeotoolError
 from geotool.resources.turbines import TurbineInfo, turbine_info
 from geotool.sites.options import METRIC_KINDS, MetricKind, SiteOptions
 from geotool.suitability.specs import Profile
@@ -75,6 +78,75 @@ def profile_turbine(profile: Profile) -> TurbineInfo | None:
     """Data sheet of the profile's ``turbine`` (windpowerlib library), if it names one."""
     name = profile.sites.params.get("turbine")
     return None if name is None else turbine_info(str(name))
+
+
+def wind_machine(
+    resources: Mapping[str, Any], profiles: Sequence[Profile], where: str
+) -> dict[str, Any]:
+    """``[resources]`` completed with the hub height and turbine of the windfarm profiles.
+
+    The wind layers (``wind_speed_hub``, ``air_density``, ``wind_capacity_factor``) are derived
+    once per study from ``[resources]`` ``hub_height_m`` and ``turbine``, while a windfarm
+    profile's ``[sites]`` names the machine its sites are credited with. A key the study
+    leaves out of ``[resources]`` is taken from the windfarm profiles, so
+    ``[profiles.windfarm.sites] hub_height_m = 149`` alone moves the whole wind chain to
+    149 m.
+
+    - ``hub_height_m``: the wind speed at hub height cannot be re-derived per profile, so a
+      study and a profile (or two profiles) with different hub heights are a
+      :class:`ConfigError` naming both.
+    - ``turbine``: profiles may differ; the site metrics then recompute the capacity factor
+      of each profile's turbine from ``wind_speed_hub``
+      (:func:`geotool.sites.layers.wind_cf_layer`), and ``[resources]`` keeps its own.
+
+    >>> from geotool.suitability import load_profile
+    >>> wind = load_profile("windfarm", {"sites": {"hub_height_m": 149.0}})
+    >>> wind_machine({}, [wind, load_profile("solarfarm")], "study.toml")
+    {'hub_height_m': 149.0, 'turbine': 'E-115/3000'}
+    """
+    wind = [p for p in profiles if metric_kind(p) == "windfarm"]
+    out = dict(resources)
+    height: tuple[float, str] | None = None
+    if "hub_height_m" in resources:
+        source = f"{where}: [resources] hub_height_m"
+        height = (_machine_value("hub_height_m", resources["hub_height_m"], source), source)
+    for profile in wind:
+        if "hub_height_m" not in profile.sites.params:
+            continue
+        source = f"profile {profile.name}: [sites] hub_height_m"
+        value = _machine_value("hub_height_m", profile.sites.params["hub_height_m"], source)
+        if height is None:
+            height = (value, source)
+        elif value != height[0]:
+            raise ConfigError(
+                f"{source} = {value:g} m but {height[1]} = {height[0]:g} m: the wind at hub "
+                "height is derived once per study",
+                where=source,
+                fix="give hub_height_m the same value in both (or run the profiles in "
+                "separate studies)",
+            )
+    if height is not None:
+        out["hub_height_m"] = height[0]
+    if "turbine" not in resources:
+        named = {
+            _machine_value("turbine", p.sites.params["turbine"], f"profile {p.name}: [sites]")
+            for p in wind
+            if "turbine" in p.sites.params
+        }
+        if len(named) == 1:
+            out["turbine"] = named.pop()
+    return out
+
+
+def _machine_value(key: str, value: Any, where: str) -> Any:
+    try:
+        if key == "turbine":
+            return turbine_info(str(value)).name  # windpowerlib's spelling, case folded
+        return float(value)
+    except GeotoolError as exc:
+        raise type(exc)(exc.what, where=where, fix=exc.fix) from None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} = {value!r} is not a number", where=where) from None
 
 
 def wind_capacity_mode(profile: Profile, options: SiteOptions) -> str:
