@@ -39,7 +39,6 @@ from exactextract import exact_extract
 from exactextract.raster import RasterioRasterSource, XArrayRasterSource
 from pyproj import CRS
 
-from geotool.carbon.growth import afforestation_removals
 from geotool.errors import CRSError, GeometryError, InputError
 from geotool.grid import Grid
 from geotool.io.outputs import OutputDir, RasterOutput, write_cogs
@@ -51,6 +50,7 @@ from geotool.sites.params import (
     HOURS_PER_YEAR,
     additive_columns,
     capacity_density_mw_per_km2,
+    carbon_removals,
     metric_kind,
 )
 from geotool.suitability.specs import Profile
@@ -293,12 +293,8 @@ def summarise_regions(
     for name in potentials:
         table[name] = z[f"{name}_sum"].to_numpy()
     if kind == "carbon_sink":
-        r = afforestation_removals(
-            table["eligible_km2"].to_numpy() * 100.0,
-            opt.carbon.species,
-            opt.carbon.crediting_years,
-        )
-        table["eligible_tco2e_per_yr"] = np.asarray(r.tco2e_per_yr, dtype=float)
+        per_yr, _, _ = carbon_removals(table["eligible_km2"].to_numpy() * 100.0, profile, opt)
+        table["eligible_tco2e_per_yr"] = per_yr
     gdf = gpd.GeoDataFrame(table, geometry=units.geometry.values, crs=grid.crs)
     gdf.attrs.update(profile=profile.name)
     return gdf

@@ -214,6 +214,18 @@ def needed_variables(full: xr.Dataset, profiles: Sequence[Any], *, carbon: bool)
     return keep
 
 
+def site_options(study: Study) -> Any:
+    """The site-metric options of a study: its ``[carbon]`` species and crediting period
+    (what the carbon stage plants) for the carbon-sink sites and region totals."""
+    from geotool.carbon.config import CarbonConfig
+    from geotool.sites.options import SiteOptions
+
+    try:
+        return SiteOptions(carbon=CarbonConfig.from_dict(study.carbon))
+    except GeotoolError as exc:
+        raise type(exc)(exc.what, where=f"{study.path}: carbon", fix=exc.fix) from None
+
+
 def _resource_config(study: Study, cls: Any, profiles: Sequence[Any] = ()) -> Any:
     """``[resources]`` of the study, with the windfarm profiles' turbine and hub height
     (:func:`geotool.sites.params.wind_machine`)."""
@@ -256,9 +268,14 @@ def _sites_and_regions(
     from geotool.sites import extract_sites, write_sites
 
     vectors = _site_vectors(study, grid)
-    sites = extract_sites(evaluated, profile, grid, regions=region, stack=stack, vectors=vectors)
+    options = site_options(study)
+    sites = extract_sites(
+        evaluated, profile, grid, regions=region, stack=stack, vectors=vectors, options=options
+    )
     write_sites(sites, outdir.staging, profile.name)
-    summary = summarise_regions(evaluated, sites, region, grid, profile=profile, stack=stack)
+    summary = summarise_regions(
+        evaluated, sites, region, grid, profile=profile, stack=stack, options=options
+    )
     write_regions(summary, outdir.staging, profile.name)
     return sites
 

@@ -374,3 +374,40 @@ def test_profile_hub_height_reaches_the_derived_wind_layers(tmp_path: Any) -> No
     v100 = np.full(GRID.shape, 7.0)
     derived = derive(_stack({"wind_speed_100m": v100}), config)
     np.testing.assert_allclose(derived["wind_speed_hub"].values, 7.0 * 1.49**0.2, rtol=1e-6)
+
+
+def _planted_stock_tco2e_per_ha(species: str, years: int) -> float:
+    """Stock of a stand planted on bare land after ``years``, by the volume path with the
+    species' table values: V(t) = A (1 - e^{-k t})^p m³/ha × SVD × BEF × (1 + R) × CF × 44/12."""
+    import tomllib
+    from importlib.resources import files
+
+    table = tomllib.loads(
+        files("geotool.carbon").joinpath("params/species.toml").read_text(encoding="utf-8")
+    )["species"][species]
+    g = table["growth"]
+    assert g["quantity"] == "volume_m3_ha"
+    v = g["asymptote"] * (1.0 - math.exp(-g["rate_per_yr"] * years)) ** g["shape"]
+    expansion = table["bef"] * (1.0 + table["root_shoot"]) * table["carbon_fraction"]
+    return v * table["svd_t_m3"] * expansion * 44.0 / 12.0
+
+
+def test_carbon_sink_removals_follow_the_species_and_period_of_the_options() -> None:
+    from geotool.carbon.config import CarbonConfig
+
+    options = SiteOptions(carbon=CarbonConfig(species="eucalyptus", crediting_years=10))
+    sites, _ = _run("carbon_sink", {}, options=options)
+    per_ha = _planted_stock_tco2e_per_ha("eucalyptus", 10)
+    assert per_ha != pytest.approx(_planted_stock_tco2e_per_ha("chinese_fir", 20))
+    for _, s in sites.iterrows():
+        assert s["species"] == "eucalyptus" and s["crediting_years"] == 10
+        assert s["tco2e_total"] == pytest.approx(s["area_ha"] * per_ha, rel=1e-9)
+        assert s["tco2e_per_yr"] == pytest.approx(s["tco2e_total"] / 10.0)
+
+
+def test_carbon_sink_flat_removal_rate_of_the_profile() -> None:
+    sites, _ = _run("carbon_sink", {}, params={"removal_tco2_per_ha_yr": 15.0})
+    for _, s in sites.iterrows():
+        assert s["species"] == "flat rate"
+        assert s["tco2e_per_yr"] == pytest.approx(15.0 * s["area_ha"], rel=1e-12)
+        assert s["tco2e_total"] == pytest.approx(15.0 * s["area_ha"] * 20, rel=1e-12)

@@ -23,7 +23,8 @@ Per family (see :data:`geotool.sites.options.METRIC_KINDS`):
   used the nearby green supply.
 - **carbon_sink** — ``area_ha``, ``tco2e_per_yr`` and ``tco2e_total`` of planting the site
   with :attr:`SiteOptions.carbon` ``.species`` over ``.crediting_years``
-  (:func:`geotool.carbon.afforestation_removals`).
+  (:func:`geotool.carbon.afforestation_removals`), or at the profile's flat
+  ``removal_tco2_per_ha_yr`` when it gives one (:func:`geotool.sites.params.carbon_removals`).
 - **geothermal_heat** — ``temperature_c``: mean rock temperature at ``target_depth_m``;
   ``heat_in_place_pj`` of a slab :attr:`SiteOptions.reservoir_thickness_m` thick under the
   site (USGS volumetric method); ``mw_thermal`` recoverable over the project life.
@@ -40,7 +41,6 @@ import shapely
 import xarray as xr
 from rasterio import features
 
-from geotool.carbon.growth import afforestation_removals
 from geotool.errors import InputError
 from geotool.grid import Grid
 from geotool.resources import datacenter, geothermal
@@ -50,6 +50,7 @@ from geotool.sites.params import (
     GRID_EMISSION_FACTOR_TCO2_PER_MWH,
     HOURS_PER_YEAR,
     capacity_density_mw_per_km2,
+    carbon_removals,
     metric_kind,
     param_value,
     profile_turbine,
@@ -177,14 +178,14 @@ def _datacenter(
     out["co2_t_per_yr"] = np.maximum(0.0, demand_mwh - 1000.0 * green) * factor
 
 
-def _carbon(out: pd.DataFrame, opt: SiteOptions) -> None:
+def _carbon(out: pd.DataFrame, profile: Profile, opt: SiteOptions) -> None:
     area_ha = out["area_km2"].to_numpy() * 100.0
-    r = afforestation_removals(area_ha, opt.carbon.species, opt.carbon.crediting_years)
+    per_yr, total, basis = carbon_removals(area_ha, profile, opt)
     out["area_ha"] = area_ha
-    out["species"] = opt.carbon.species
+    out["species"] = basis
     out["crediting_years"] = opt.carbon.crediting_years
-    out["tco2e_per_yr"] = np.asarray(r.tco2e_per_yr, dtype=float)
-    out["tco2e_total"] = np.asarray(r.tco2e_total, dtype=float)
+    out["tco2e_per_yr"] = per_yr
+    out["tco2e_total"] = total
 
 
 def _geothermal(out: pd.DataFrame, stats: pd.DataFrame, opt: SiteOptions) -> None:
@@ -294,7 +295,7 @@ def site_metrics(
     elif kind == "datacenter":
         _datacenter(out, geoms, stats, profile, grid, stack, vecs, opt)
     elif kind == "carbon_sink":
-        _carbon(out, opt)
+        _carbon(out, profile, opt)
     elif kind == "geothermal_heat":
         _geothermal(out, stats, opt)
     return out.drop(columns="area_km2")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from geotool.errors import ConfigError, GeotoolError
 from geotool.resources.turbines import TurbineInfo, turbine_info
 from geotool.sites.options import METRIC_KINDS, MetricKind, SiteOptions
@@ -147,6 +149,38 @@ def _machine_value(key: str, value: Any, where: str) -> Any:
         raise type(exc)(exc.what, where=where, fix=exc.fix) from None
     except (TypeError, ValueError):
         raise ConfigError(f"{key} = {value!r} is not a number", where=where) from None
+
+
+FLAT_RATE = "flat rate"
+"""``species`` entry of carbon-sink sites credited at the profile's ``removal_tco2_per_ha_yr``."""
+
+
+def carbon_removals(area_ha: Any, profile: Profile, options: SiteOptions) -> tuple[Any, Any, str]:
+    """(t CO2e per year, t CO2e over the crediting period, basis) of planting ``area_ha``.
+
+    A profile's ``[sites] removal_tco2_per_ha_yr`` is a flat ex-ante rate (as project
+    documents state one), credited for ``options.carbon.crediting_years``; without it the
+    removals follow the growth curve of ``options.carbon.species`` (the study's ``[carbon]``
+    species and crediting period in ``geotool run``).
+
+    >>> from geotool.suitability import load_profile
+    >>> flat = load_profile("carbon_sink", {"sites": {"removal_tco2_per_ha_yr": 15.0}})
+    >>> carbon_removals(np.array([200.0]), flat, SiteOptions())
+    (array([3000.]), array([60000.]), 'flat rate')
+    """
+    from geotool.carbon.growth import afforestation_removals
+
+    area = np.asarray(area_ha, dtype=float)
+    years = options.carbon.crediting_years
+    rate = param_value(profile, "removal_tco2_per_ha_yr")
+    if rate is not None:
+        return area * rate, area * rate * years, FLAT_RATE
+    r = afforestation_removals(area, options.carbon.species, years)
+    return (
+        np.asarray(r.tco2e_per_yr, dtype=float),
+        np.asarray(r.tco2e_total, dtype=float),
+        options.carbon.species,
+    )
 
 
 def wind_capacity_mode(profile: Profile, options: SiteOptions) -> str:

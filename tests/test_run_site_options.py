@@ -1,0 +1,77 @@
+"""``geotool run`` hands the study's choices to the site metrics: the ``[carbon]`` species and
+crediting period reach the carbon-sink sites and region totals, and a windfarm profile's hub
+height reaches the derived wind layers (recomputed here from the species table and the run's
+own outputs, not from the code under test)."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from importlib.resources import files
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geotool.cli import main
+from geotool.demo import build_demo
+
+
+@pytest.fixture(scope="module")
+def run_out(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site_options")
+    # two counties near Shaoguan (WGS 84): ~40 × 39 km in all
+    regions = gpd.GeoDataFrame(
+        {"name": ["West", "East"]},
+        geometry=[
+            shapely.box(113.40, 24.70, 113.60, 25.05),
+            shapely.box(113.60, 24.70, 113.80, 25.05),
+        ],
+        crs=4326,
+    )
+    regions.to_file(folder / "counties.geojson", driver="GeoJSON")
+    study = build_demo(folder / "inputs", region_file=folder / "counties.geojson")
+    with open(study, "a", encoding="utf-8") as fh:
+        fh.write(
+            '\n[carbon]\nspecies = "eucalyptus"\ncrediting_years = 10\n'
+            "\n[profiles.windfarm.sites]\nhub_height_m = 149\n"
+        )
+    out = folder / "out"
+    args = ["run", str(study), "--out", str(out), "--no-map", "--no-carbon", "--quiet"]
+    main([*args, "--profile", "carbon_sink", "--profile", "windfarm"])
+    return out
+
+
+def _eucalyptus_tco2e_per_ha(years: int) -> float:
+    table = tomllib.loads(
+        files("geotool.carbon").joinpath("params/species.toml").read_text(encoding="utf-8")
+    )["species"]["eucalyptus"]
+    g = table["growth"]
+    v = g["asymptote"] * (1.0 - math.exp(-g["rate_per_yr"] * years)) ** g["shape"]
+    expansion = table["bef"] * (1.0 + table["root_shoot"]) * table["carbon_fraction"]
+    return v * table["svd_t_m3"] * expansion * 44.0 / 12.0
+
+
+def test_carbon_sink_sites_and_regions_plant_the_study_species(run_out):
+    per_ha = _eucalyptus_tco2e_per_ha(10)
+    sites = gpd.read_file(run_out / "sites_carbon_sink.gpkg")
+    assert len(sites) > 0
+    assert set(sites["species"]) == {"eucalyptus"} and set(sites["crediting_years"]) == {10}
+    pd.testing.assert_series_equal(
+        sites["tco2e_total"], sites["area_ha"] * per_ha, check_names=False, rtol=1e-9
+    )
+    regions = pd.read_csv(run_out / "regions_carbon_sink.csv")
+    pd.testing.assert_series_equal(
+        regions["eligible_tco2e_per_yr"],
+        regions["eligible_km2"] * 100.0 * per_ha / 10.0,
+        check_names=False,
+        rtol=1e-9,
+    )
+
+
+def test_windfarm_hub_height_reaches_the_derived_wind(run_out):
+    manifest = json.loads((run_out / "manifest.json").read_text())
+    assert manifest["resources"]["hub_height_m"] == 149.0
+    assert manifest["resources"]["turbine"] == "E-115/3000"
