@@ -177,3 +177,38 @@ def test_align_is_lazy_and_chunked(tif_writer, monkeypatch):
     assert out.data.chunks == ((32, 32, 32, 24), (32, 32, 32, 24))
     out[:32, :32].compute()
     assert len(opened) == 1  # one block computed -> one window read
+
+
+def test_a_netcdf_replaced_on_disk_is_read_anew(tmp_path):
+    """Open source datasets are cached per thread, keyed by the file's identity: a NetCDF
+    variable (opened through a ``NETCDF:"file":var`` string) rewritten in place must not be
+    served from the old handle."""
+    import os
+
+    import dask
+
+    lon, lat = lonlat_centres()
+
+    def write(offset):
+        ds = xr.Dataset(
+            {"t2m": (("lat", "lon"), (linear(lon, lat) + offset).astype("float32"))},
+            coords={"lat": lat[:, 0], "lon": lon[0]},
+        )
+        ds["lat"].attrs.update(units="degrees_north", standard_name="latitude")
+        ds["lon"].attrs.update(units="degrees_east", standard_name="longitude")
+        ds.to_netcdf(tmp_path / "new.nc")
+        os.replace(tmp_path / "new.nc", tmp_path / "era.nc")
+
+    spec = get_layer("air_temperature")
+    with dask.config.set(scheduler="sync"):  # the same (main) thread reads both times
+        write(273.15)
+        first = align_raster(
+            open_raster(tmp_path / "era.nc", variable="t2m", crs="EPSG:4326", units="K"), spec, GRID
+        )
+        a = first.values
+        write(278.15)
+        second = align_raster(
+            open_raster(tmp_path / "era.nc", variable="t2m", crs="EPSG:4326", units="K"), spec, GRID
+        )
+        b = second.values
+    np.testing.assert_allclose(b - a, 5.0, atol=1e-3)

@@ -7,10 +7,13 @@ catalog's no-data codes, unit conversion and range check. Nothing reads a whole 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -434,7 +437,18 @@ def warp_to(src: RasterSource, spec: LayerSpec, grid: Grid, resampling: Resampli
     """Eagerly warp ``src`` onto a (small) grid and clean its values."""
     # Source no-data is handled by GDAL so that it never bleeds into bilinear neighbours.
     src_nodata = src.nodata if src.nodata is not None else _first_code(spec)
-    ds = _reader(src.open_path)
+    with _source(src.open_path) as ds:
+        return _warp_from(ds, src, spec, grid, resampling, src_nodata)
+
+
+def _warp_from(
+    ds: rasterio.io.DatasetReader,
+    src: RasterSource,
+    spec: LayerSpec,
+    grid: Grid,
+    resampling: Resampling,
+    src_nodata: float | None,
+) -> np.ndarray:
     window = same_grid_window(ds, src, grid)
     if window is not None:
         # the block is a window of the source: any resampling is the identity, read it
@@ -463,13 +477,29 @@ def _read_env() -> rasterio.Env:
     return rasterio.Env(GDAL_NUM_THREADS="1", GDAL_CACHEMAX=GDAL_CACHE_BYTES)
 
 
+_CONNECTION = re.compile(r'^[A-Za-z0-9_]+:"[^"]+":')
+"""A GDAL connection string naming a file and a subdataset: ``NETCDF:"file.nc":var``."""
 _READERS = threading.local()
 READERS_PER_THREAD = 16
 """Open source datasets kept per worker thread (least recently used closed first)."""
 
 
+@contextlib.contextmanager
+def _source(open_path: str) -> Iterator[rasterio.io.DatasetReader]:
+    """The dataset to read ``open_path`` from: this thread's cached handle for a plain file,
+    a fresh one (closed after use) for a GDAL connection string such as
+    ``NETCDF:"file.nc":var``. The netCDF/HDF5 libraries hand out the content of an already
+    open file to a new open of the same name, so a handle kept open would serve a NetCDF
+    file replaced on disk with its old values (observed with GDAL 3.10's netCDF driver)."""
+    if _CONNECTION.match(open_path):
+        with _read_env(), rasterio.open(open_path) as ds:
+            yield ds
+    else:
+        yield _reader(open_path)
+
+
 def _reader(open_path: str) -> rasterio.io.DatasetReader:
-    """This thread's open dataset for ``open_path``, opened on first use.
+    """This thread's open dataset for the file ``open_path``, opened on first use.
 
     Opening a GeoTIFF parses its header and tile index (~5 ms, measured at 4,000² deflate):
     done per block it cost more than decompressing the block. A GDAL dataset must not be
@@ -479,7 +509,7 @@ def _reader(open_path: str) -> rasterio.io.DatasetReader:
     try:
         st = os.stat(open_path)
         key: tuple = (open_path, st.st_ino, st.st_size, st.st_mtime_ns)
-    except OSError:  # NETCDF:"file":var and other GDAL connection strings
+    except OSError:  # not a local file (e.g. a /vsicurl/ URL)
         key = (open_path,)
     cache = getattr(_READERS, "cache", None)
     if cache is None:
