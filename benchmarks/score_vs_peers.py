@@ -203,7 +203,7 @@ def geotool_sites(folder: Path, size: int) -> dict[str, Any]:
     del stack, ev  # as geotool run does: the lazy stack holds the feature indexes
     evaluated = xr.Dataset({n: open_output(work / f"{n}.tif") for n in names})
     t0 = time.perf_counter()
-    sites = extract_sites(evaluated, profile, grid)
+    sites = extract_sites(evaluated, profile, grid, workdir=work)  # as geotool run does
     seconds_sites = time.perf_counter() - t0
     write_sites(sites, folder, profile.name)
     return {"sites": len(sites), "extract_s": seconds_sites}

@@ -269,8 +269,17 @@ def _sites_and_regions(
 
     vectors = _site_vectors(study, grid)
     options = site_options(study)
+    scratch = outdir.path(".work/scratch")  # the label raster, file-backed
+    scratch.mkdir(exist_ok=True)
     sites = extract_sites(
-        evaluated, profile, grid, regions=region, stack=stack, vectors=vectors, options=options
+        evaluated,
+        profile,
+        grid,
+        regions=region,
+        stack=stack,
+        vectors=vectors,
+        options=options,
+        workdir=scratch,
     )
     write_sites(sites, outdir.staging, profile.name)
     summary = summarise_regions(

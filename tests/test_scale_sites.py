@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from affine import Affine
+from scipy import ndimage
 
 import geotool.sites.polygons as polygons
 from geotool.sites.candidates import label_candidates, split_large, widen_for_split
@@ -91,3 +93,101 @@ def test_labelling_in_strips_equals_scipy_on_the_whole_mask(monkeypatch, strip, 
 def test_no_candidates_give_no_labels():
     labels, n = label_candidates(np.zeros((50, 40), dtype=np.uint8))
     assert n == 0 and labels.dtype == np.uint16 and not labels.any()
+
+
+def test_bounding_boxes_equal_find_objects():
+    from geotool.sites.candidates import _bounding_boxes
+
+    rng = np.random.default_rng(3)
+    labels, n = label_candidates((rng.random((700, 90)) < 0.6).astype(np.uint8))
+    ids = np.array([1, n // 2, n], dtype=np.int64)
+    found = ndimage.find_objects(labels)
+    assert _bounding_boxes(labels, ids) == [found[i - 1] for i in ids]
+    assert _bounding_boxes(labels, np.array([], dtype=np.int64)) == []
+
+
+@pytest.mark.parametrize("chunk", [37, 64])
+@pytest.mark.parametrize("rule", [{"threshold": 0.7}, {"top_share": 0.15}])
+def test_candidate_bits_equal_the_mask_of_the_rule(chunk, rule):
+    """Packed band by band, for chunk widths that are not multiples of 8 too."""
+    import dask.array as da
+
+    from geotool.sites.candidates import candidate_bits, top_share_threshold
+    from geotool.suitability.specs import SitesSpec
+
+    rng = np.random.default_rng(chunk)
+    score = rng.random((150, 203)).round(3)  # ties at the threshold
+    score[rng.random(score.shape) < 0.1] = np.nan
+    score[rng.random(score.shape) < 0.05] = 0.0
+    lazy = da.from_array(score, chunks=chunk)
+    packed, t = candidate_bits(lazy, SitesSpec(**rule))
+    expected_t = rule.get("threshold") or top_share_threshold(score, rule["top_share"])
+    assert t == expected_t
+    with np.errstate(invalid="ignore"):
+        expected = (score >= t) & (score > 0)
+    assert np.array_equal(packed[0:150], expected.astype(np.uint8))
+
+
+def test_file_backed_labels_give_the_same_sites_and_leave_nothing(tmp_path):
+    import dask.array as da
+    import xarray as xr
+
+    from geotool.grid import Grid
+    from geotool.sites import extract_sites
+    from geotool.suitability import evaluate
+    from geotool.suitability.specs import (
+        Aggregation,
+        Criterion,
+        DirectWeights,
+        Linear,
+        Profile,
+        SitesSpec,
+    )
+
+    grid = Grid.from_bounds((500_000, 2_800_000, 530_000, 2_818_000), 30, "EPSG:32649")
+    rng = np.random.default_rng(8)
+    field = ndimage.gaussian_filter(rng.random(grid.shape), 20)
+    v = (field - field.min()) / np.ptp(field)
+    stack = xr.Dataset(
+        {"v": (("y", "x"), da.from_array(v, chunks=256))},
+        coords={"x": grid.xs, "y": grid.ys},
+    )
+    profile = Profile(
+        "t",
+        "",
+        (),
+        (Criterion("v", Linear(0, 1), layer="v"),),
+        DirectWeights({"v": 1.0}),
+        Aggregation(),
+        SitesSpec(top_share=0.2, min_area_km2=0.05, max_area_km2=2.0),
+    )
+    ev = evaluate(stack, profile)
+    in_memory = extract_sites(ev, profile, grid)
+    on_disk = extract_sites(ev, profile, grid, workdir=tmp_path)
+    # connected areas of up to ~14 km² (scipy on the top 20 %): split into parts of ≤ 2 km²
+    assert len(in_memory) > 36 and (in_memory["area_km2"] <= 2.0 + 1e-9).all()
+    pd.testing.assert_frame_equal(
+        in_memory.drop(columns="geometry"), on_disk.drop(columns="geometry")
+    )
+    assert in_memory.geometry.geom_equals(on_disk.geometry).all()
+    assert list(tmp_path.iterdir()) == []  # the scratch file was unlinked at once
+
+
+def test_released_pages_leave_the_resident_set(tmp_path):
+    from geotool.io.mapped import is_mapped, release, scratch_array
+
+    def rss_kib() -> int:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+
+    a = scratch_array((4096, 4096), np.uint32, tmp_path)  # 64 MiB
+    assert is_mapped(a) and is_mapped(a[10:20])
+    before = rss_kib()
+    a[:] = 7
+    touched = rss_kib()
+    release(a)
+    after = rss_kib()
+    assert touched - before > 50_000  # the written pages were resident ...
+    assert touched - after > 50_000  # ... and are no longer
+    assert int(a[4095, 4095]) == 7 and int(a[:, 0].sum()) == 7 * 4096  # data kept
+    assert not is_mapped(np.zeros(3)) and scratch_array((2, 2), np.uint8).sum() == 0

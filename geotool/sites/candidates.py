@@ -1,9 +1,10 @@
 """Candidate pixels, their connected areas, and splitting of large areas.
 
-Memory: the candidate mask (uint8, 1 byte per pixel, packed to 1 bit per pixel by
-:class:`PackedMask` before labelling) and the label raster (uint16, 2 bytes per pixel while
-there are fewer than 65,536 areas, else int32) of the whole grid are held in memory while
-sites are extracted; everything else works in strips of rows or a few blocks at a time
+Memory: the candidate mask of the whole grid is held 1 bit per pixel (:class:`PackedMask`,
+packed a row band at a time as the score's blocks arrive) and the label raster (uint16, 2 bytes
+per pixel while there are fewer than 65,536 areas, else int32) in memory or, given a work
+folder, in a file-backed scratch array whose pages are released strip by strip
+(:mod:`geotool.io.mapped`); everything else works in strips of rows or a few blocks at a time
 (labelling with a union-find across strips, pixel counts, relabelling, polygons, per-site
 statistics). The score itself is only read block by block (twice for ``threshold``, three
 times for ``top_share``: histogram, mask, per-site statistics). Peak of the benchmark's sites
@@ -26,6 +27,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -33,6 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from geotool.errors import ConfigError
+from geotool.io.mapped import release, scratch_array, scratch_like
 from geotool.sites.zonal import block_slices, block_tasks
 from geotool.suitability.specs import SitesSpec
 
@@ -125,20 +128,26 @@ def candidate_mask(score: Any, spec: SitesSpec) -> tuple[np.ndarray, float]:
     the pixels of :func:`top_share_threshold`, in two passes (histogram, then the mask with
     the scores of the threshold's histogram bin). NaN and a score of 0 are never candidates
     (when most eligible land scores 0, the top share can hold fewer pixels than asked).
-    Blocks are written into the mask a few at a time: the mask is the only full-size array.
     """
+    packed, t = candidate_bits(score, spec)
+    return packed[0 : packed.shape[0]], t
+
+
+def candidate_bits(score: Any, spec: SitesSpec) -> tuple[PackedMask, float]:
+    """:func:`candidate_mask` stored 1 bit per pixel: the blocks of one row band are
+    gathered and packed as soon as the band is complete, so no byte-per-pixel mask of the
+    whole grid is ever held (50 MB instead of 400 MB at 20,000² px)."""
     if (spec.threshold is None) == (spec.top_share is None):
         raise ConfigError(
             "give exactly one of threshold and top_share",
             where="[sites]",
             fix="threshold = 0.6 (score) or top_share = 0.1 (best 10 % of eligible pixels)",
         )
-    out = np.zeros(_shape(score), dtype=np.uint8)
+    out = PackedMask.zeros(_shape(score))
     if spec.threshold is not None:
         t = float(spec.threshold)
         kernel = functools.partial(_mask_kernel, threshold=t)
-        for (ys, xs), block in _in_rounds(score, kernel):
-            out[ys, xs] = block
+        _pack_bands(out, _in_rounds(score, kernel))
         return out, t
     assert spec.top_share is not None
     hist = _histogram(score, spec.top_share)
@@ -146,15 +155,43 @@ def candidate_mask(score: Any, spec: SitesSpec) -> tuple[np.ndarray, float]:
         return out, math.inf
     b, k, above = _locate(hist, spec.top_share)
     in_bin: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray]] = []
-    for (ys, xs), (code, inside, values) in _in_rounds(score, _Split(b)):
-        out[ys, xs] = code
-        in_bin.append(((ys, xs), inside, values))
-    t = _kth(np.concatenate([v for _, _, v in in_bin]), k, above)
-    for (ys, xs), inside, values in in_bin:
-        window = out[ys, xs]  # a view: set the bin's pixels that pass the exact threshold
+
+    def codes() -> Iterator[tuple[tuple[slice, slice], np.ndarray]]:
+        for where, (code, inside, values) in _in_rounds(score, _Split(b)):
+            if inside.size:
+                in_bin.append((where, inside, values))
+            yield where, code
+
+    _pack_bands(out, codes())
+    t = _kth(np.concatenate([v for _, _, v in in_bin] or [np.empty(0)]), k, above)
+    band_rows: slice | None = None
+    band = np.empty((0, 0), dtype=np.uint8)
+    for (ys, xs), inside, values in in_bin:  # the bin's pixels that pass the exact threshold
+        if ys != band_rows:
+            if band_rows is not None:
+                out[band_rows] = band
+            band_rows, band = ys, out[ys]
+        window = band[:, xs]  # a view into the unpacked band
         rows, cols = np.unravel_index(inside, window.shape)
         window[rows, cols] = (values >= t) & (values > 0.0)
+    if band_rows is not None:
+        out[band_rows] = band
     return out, t
+
+
+def _pack_bands(out: PackedMask, blocks: Iterator[tuple[tuple[slice, slice], np.ndarray]]) -> None:
+    """Write uint8 blocks arriving in row-major block order into ``out``, a band at a time."""
+    band_rows: slice | None = None
+    band = np.empty((0, 0), dtype=np.uint8)
+    for (ys, xs), block in blocks:
+        if ys != band_rows:
+            if band_rows is not None:
+                out[band_rows] = band
+            band_rows = ys
+            band = np.zeros((ys.stop - ys.start, out.shape[1]), dtype=np.uint8)
+        band[:, xs] = block
+    if band_rows is not None:
+        out[band_rows] = band
 
 
 def _in_rounds(score: Any, func: Any, per_round: int = 16) -> Iterator[tuple[Any, Any]]:
@@ -175,18 +212,32 @@ class PackedMask:
     (``packed[r0:r1]``) come back as uint8 0/1 rows, as from the unpacked array."""
 
     def __init__(self, mask: np.ndarray) -> None:
-        self.shape = mask.shape
+        self.shape: tuple[int, int] = (int(mask.shape[0]), int(mask.shape[1]))
         self.bits = np.packbits(mask.astype(bool, copy=False), axis=1)
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, int]) -> PackedMask:
+        """An all-zero mask of ``shape``."""
+        out = cls.__new__(cls)
+        out.shape = (int(shape[0]), int(shape[1]))
+        out.bits = np.zeros((out.shape[0], -(-out.shape[1] // 8)), dtype=np.uint8)
+        return out
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         return np.unpackbits(self.bits[rows], axis=1, count=self.shape[1])
+
+    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
+        """Set whole rows (``values`` has the mask's width)."""
+        self.bits[rows] = np.packbits(np.asarray(values).astype(bool, copy=False), axis=1)
 
 
 LABEL_STRIP_ROWS = 256
 """Rows labelled at a time by :func:`label_candidates` (bounds scipy's temporaries)."""
 
 
-def label_candidates(mask: np.ndarray | PackedMask) -> tuple[np.ndarray, int]:
+def label_candidates(
+    mask: np.ndarray | PackedMask, folder: str | Path | None = None
+) -> tuple[np.ndarray, int]:
     """8-connected areas of the mask: labels 1..n (0 = not a candidate), numbered in raster
     order of their first pixel, as ``scipy.ndimage.label`` numbers them.
 
@@ -195,6 +246,10 @@ def label_candidates(mask: np.ndarray | PackedMask) -> tuple[np.ndarray, int]:
     ``LABEL_STRIP_ROWS`` rows (scipy's provisional labels would otherwise need a full-size
     int32 temporary) whose areas are joined across strip edges with a union-find
     (``scipy.sparse.csgraph.connected_components``), then written strip by strip.
+
+    With ``folder``, the label raster is a file-backed scratch array there
+    (:func:`geotool.io.mapped.scratch_array`) whose pages are released after every strip:
+    the resident memory then does not grow with the grid.
     """
     h = mask.shape[0]
     strips = [(r, min(h, r + LABEL_STRIP_ROWS)) for r in range(0, h, LABEL_STRIP_ROWS)]
@@ -212,13 +267,14 @@ def label_candidates(mask: np.ndarray | PackedMask) -> tuple[np.ndarray, int]:
     final = _merge(total, edges)  # provisional id (1-based) -> final id, 0 -> 0
     n_final = int(final.max()) if final.size else 0
     dtype = np.uint16 if n_final <= np.iinfo(np.uint16).max else np.int32
-    labels = np.zeros(mask.shape, dtype=dtype)
+    labels = scratch_array(mask.shape, dtype, folder)
     ends = [*offsets[1:], total]
     for (r0, r1), offset, end in zip(strips, offsets, ends, strict=True):
         lab, _ = ndimage.label(mask[r0:r1], structure=QUEEN, output=np.int32)
         lookup = final[offset : end + 1].astype(dtype)  # local id -> final id
         lookup[0] = 0
         labels[r0:r1] = lookup[lab]
+        release(labels)
     return labels, n_final
 
 
@@ -259,6 +315,7 @@ def label_counts(labels: np.ndarray, minlength: int) -> np.ndarray:
     counts = np.zeros(minlength, dtype=np.int64)
     for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):
         part = np.bincount(labels[r0 : r0 + LABEL_STRIP_ROWS].ravel(), minlength=minlength)
+        release(labels)
         if part.size > counts.size:
             counts = np.concatenate([counts, np.zeros(part.size - counts.size, np.int64)])
         counts[: part.size] += part
@@ -276,9 +333,13 @@ def widen_for_split(labels: np.ndarray, n: int, max_px: int | None) -> np.ndarra
     """``labels`` as int32 when splitting areas above ``max_px`` could run out of its ids."""
     if max_px is None or np.iinfo(labels.dtype).max >= np.iinfo(np.int32).max:
         return labels
-    if _split_id_bound(labels, n, max_px) > np.iinfo(labels.dtype).max:
-        return labels.astype(np.int32)
-    return labels
+    if _split_id_bound(labels, n, max_px) <= np.iinfo(labels.dtype).max:
+        return labels
+    wide = scratch_like(labels, np.int32)  # on disk too when labels are
+    for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):
+        wide[r0 : r0 + LABEL_STRIP_ROWS] = labels[r0 : r0 + LABEL_STRIP_ROWS]
+        release(labels, wide)
+    return wide
 
 
 def _bisect(idx: np.ndarray, rr: np.ndarray, cc: np.ndarray, max_px: int) -> list[np.ndarray]:
@@ -311,10 +372,9 @@ def split_large(labels: np.ndarray, n: int, max_px: int | None, min_px: int = 1)
             raise ValueError(f"{labels.dtype} labels cannot hold the split ids: widen_for_split()")
         big = np.flatnonzero(counts > max_px)
         big = big[big > 0]
-        objects = ndimage.find_objects(labels)
         next_id = n + 1
-        for lab in big:
-            window = labels[objects[lab - 1]]
+        for lab, box in zip(big, _bounding_boxes(labels, big), strict=True):
+            window = labels[box]
             rr, cc = np.nonzero(window == lab)
             for part in _bisect(np.arange(rr.size), rr, cc, max_px):
                 sub = np.zeros(window.shape, dtype=bool)
@@ -322,6 +382,7 @@ def split_large(labels: np.ndarray, n: int, max_px: int | None, min_px: int = 1)
                 pieces, m = ndimage.label(sub, structure=QUEEN, output=np.int32)
                 window[sub] = pieces[sub] + (next_id - 1)
                 next_id += int(m)
+            release(labels)
         counts = label_counts(labels, next_id)
         drop = np.flatnonzero(counts < min_px)
     lookup = np.arange(counts.size, dtype=labels.dtype)
@@ -333,4 +394,31 @@ def split_large(labels: np.ndarray, n: int, max_px: int | None, min_px: int = 1)
     for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):  # in place, a strip at a time
         strip = labels[r0 : r0 + LABEL_STRIP_ROWS]
         strip[...] = lookup[strip]
+        release(labels)
     return int(keep.sum())
+
+
+def _bounding_boxes(labels: np.ndarray, ids: np.ndarray) -> list[tuple[slice, slice]]:
+    """Row and column slices of the smallest window holding each label of ``ids`` (as
+    ``scipy.ndimage.find_objects``, for these labels only and a strip at a time)."""
+    if ids.size == 0:
+        return []
+    where = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
+    where[ids] = np.arange(ids.size)
+    lo = np.full((ids.size, 2), np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full((ids.size, 2), -1, dtype=np.int64)
+    for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):
+        strip = labels[r0 : r0 + LABEL_STRIP_ROWS]
+        rows, cols = np.nonzero((strip > 0) & (strip <= ids.max()))
+        k = where[strip[rows, cols]]
+        release(labels)
+        sel = k >= 0
+        k, rows, cols = k[sel], rows[sel] + r0, cols[sel]
+        np.minimum.at(lo, (k, 0), rows)
+        np.minimum.at(lo, (k, 1), cols)
+        np.maximum.at(hi, (k, 0), rows)
+        np.maximum.at(hi, (k, 1), cols)
+    return [
+        (slice(int(a), int(b) + 1), slice(int(c), int(d) + 1))
+        for (a, c), (b, d) in zip(lo, hi, strict=True)
+    ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import dask.array as da
 import geopandas as gpd
@@ -35,8 +36,7 @@ import xarray as xr
 from geotool.errors import ConfigError, InputError
 from geotool.grid import Grid
 from geotool.sites.candidates import (
-    PackedMask,
-    candidate_mask,
+    candidate_bits,
     label_candidates,
     split_large,
     widen_for_split,
@@ -127,6 +127,7 @@ def extract_sites(
     vectors: Mapping[str, gpd.GeoDataFrame] | None = None,
     options: SiteOptions | None = None,
     region_field: str | None = None,
+    workdir: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
     """Candidate site polygons with attributes, ranked (see the module docstring).
 
@@ -150,6 +151,10 @@ def extract_sites(
         :class:`SiteOptions`.
     region_field
         Column of ``regions`` with the unit id (default ``region``, else the row index).
+    workdir
+        Folder for the label raster of the whole grid (a file-backed scratch array,
+        :mod:`geotool.io.mapped`): the resident memory then does not grow with the grid.
+        ``None`` keeps it in memory (2 bytes per pixel).
 
     Returns
     -------
@@ -190,10 +195,8 @@ def extract_sites(
                 fix="raise max_area_km2 or use a finer resolution",
             )
 
-    mask, threshold = candidate_mask(score, spec)
-    packed = PackedMask(mask)  # 1 bit per pixel: the labels get the memory the mask held
-    del mask
-    labels, n = label_candidates(packed)
+    packed, threshold = candidate_bits(score, spec)  # 1 bit per pixel
+    labels, n = label_candidates(packed, workdir)  # file-backed with a work folder
     del packed
     labels = widen_for_split(labels, n, max_px)
     n = split_large(labels, n, max_px, min_px)

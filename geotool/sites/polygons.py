@@ -25,6 +25,8 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio import features
 
+from geotool.io.mapped import release
+
 SIMPLIFY_FRACTION = 0.5
 """Simplification tolerance as a fraction of the pixel size (half a pixel)."""
 STRIP_ROWS = 2048
@@ -57,6 +59,7 @@ def label_polygons(labels: np.ndarray, n: int, transform: Affine) -> np.ndarray:
             transform=transform @ Affine.translation(0, r0),
         ):
             pieces[int(value) - 1].append(shapely.geometry.shape(geojson))
+        release(labels)  # a file-backed label raster: drop the strip's pages
     raw = np.array(
         [
             p[0] if len(p) == 1 else (shapely.union_all(p) if p else shapely.Polygon())

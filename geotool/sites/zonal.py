@@ -1,6 +1,7 @@
 """Per-site statistics of raster layers from a label raster, one pass over the blocks.
 
-The label raster (0 = no site, 1..n = site) is held in memory; the layers stay lazy and are
+The label raster (0 = no site, 1..n = site) is in memory or file-backed
+(:mod:`geotool.io.mapped`, its pages released after every round); the layers stay lazy and are
 read block by block: each dask block is reduced with ``numpy.bincount`` against the matching
 window of the labels, and the blocks of every layer at a few positions are reduced in one
 ``dask.compute`` so shared upstream work (the evaluation graph) runs once while only those
@@ -26,6 +27,8 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from geotool.io.mapped import release
 
 Reduction = Literal["mean", "min"]
 POSITIONS_PER_ROUND = 2
@@ -136,6 +139,7 @@ def label_stats(
     for start in range(0, rounds, POSITIONS_PER_ROUND):
         batch = {name: ts[start : start + POSITIONS_PER_ROUND] for name, ts in tasks.items()}
         computed = dask.compute(*[t for ts in batch.values() for t in ts])
+        release(labels)  # a file-backed label raster: drop the windows' pages
         pos = 0
         for name, ts in batch.items():
             parts = computed[pos : pos + len(ts)]
