@@ -220,3 +220,25 @@ def test_study_folder_is_left_alone(study: Path, tmp_path: Path) -> None:
     """Sanity for the fixtures above: the base study checks clean in-process."""
     shutil.copy(study / "study.toml", tmp_path / "copy.toml")
     assert main(["check", "study.toml"]) is None
+
+
+def test_an_interrupt_is_one_line_even_when_a_finaliser_fails() -> None:
+    """Ctrl-C can land while an object is half-built; its ``__del__`` then fails at exit
+    (seen with xarray's CachingFileManager). The run still ends with one line and 130."""
+    import subprocess
+    import sys
+
+    script = (
+        "import geotool.cli as c\n"
+        "class Half:\n"
+        "    def __del__(self):\n"
+        "        raise AttributeError('half-built object has no _ref_counter')\n"
+        "keep = Half()\n"
+        "def interrupted(**kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "c.cli.main = interrupted\n"
+        "c.main(['layers'])\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert res.returncode == 130
+    assert res.stderr.strip().splitlines() == ["geotool: interrupted"]

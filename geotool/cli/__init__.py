@@ -58,6 +58,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _ignore_unraisable(_unraisable: Any) -> None:
+    """``sys.unraisablehook`` of an interrupted run: finaliser errors are not reported."""
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point: one-line errors and exit code 2 for user mistakes.
 
@@ -73,6 +77,10 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=args, prog_name="geotool", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        if not debug:
+            # an object half-built when Ctrl-C landed can fail in its finaliser at exit (seen:
+            # xarray's CachingFileManager.__del__, 1 SIGINT in ~20): no news for the user
+            sys.unraisablehook = _ignore_unraisable
         click.echo("geotool: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:  # usage errors: click's own one-line message
