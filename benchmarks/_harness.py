@@ -63,3 +63,25 @@ def report(info: dict[str, Any], seconds: float) -> None:
         json.dumps({"seconds": seconds, "cpu_s": cpu, "maxrss_mb": usage.ru_maxrss / 1024, **info})
     )
     sys.stdout.flush()
+
+
+def tiled_tiff_profile(
+    size: int, crs: str, transform: Any, nodata: float | None, block: int = 512
+) -> dict[str, Any]:
+    """rasterio creation options of the benchmarks' square float32 sources: GeoTIFF tiled
+    ``block`` × ``block``, deflate-compressed, BigTIFF when needed."""
+    return {
+        "driver": "GTiff",
+        "width": size,
+        "height": size,
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": block,
+        "blockysize": block,
+        "compress": "deflate",
+        "BIGTIFF": "IF_SAFER",
+    }

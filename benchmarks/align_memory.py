@@ -105,21 +105,7 @@ def generate(path: Path, size: int) -> dict[str, Any]:
     import rasterio.windows
 
     t = _source_transform()
-    profile = {
-        "driver": "GTiff",
-        "width": size,
-        "height": size,
-        "count": 1,
-        "dtype": "float32",
-        "crs": SOURCE_CRS,
-        "transform": t,
-        "nodata": -9999.0,
-        "tiled": True,
-        "blockxsize": BLOCK,
-        "blockysize": BLOCK,
-        "compress": "deflate",
-        "BIGTIFF": "IF_SAFER",
-    }
+    profile = _harness.tiled_tiff_profile(size, SOURCE_CRS, t, -9999.0, BLOCK)
     tmp = path.with_name(path.name + ".part")
     xs = t.c + (np.arange(size) + 0.5) * RES_M
     # rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64, i.e. in *bytes* (the

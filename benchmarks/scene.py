@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from _harness import tiled_tiff_profile
+
 CRS = "EPSG:32649"  # WGS 84 / UTM 49N (northern Guangdong)
 RES_M = 30.0
 LEFT_M, TOP_M = 500_010.0, 2_900_010.0  # on the 30 m lattice, as atlite snaps its grid
@@ -108,21 +110,7 @@ def generate(folder: Path, size: int) -> dict[str, Any]:
     for name, path in raster_paths(folder).items():
         if path.exists():
             continue
-        profile = {
-            "driver": "GTiff",
-            "width": size,
-            "height": size,
-            "count": 1,
-            "dtype": "float32",
-            "crs": CRS,
-            "transform": t,
-            "nodata": None if name == "land_cover" else -9999.0,
-            "tiled": True,
-            "blockxsize": BLOCK,
-            "blockysize": BLOCK,
-            "compress": "deflate",
-            "BIGTIFF": "IF_SAFER",
-        }
+        profile = tiled_tiff_profile(size, CRS, t, None if name == "land_cover" else -9999.0, BLOCK)
         tmp = path.with_name(path.name + ".part")
         with rasterio.Env(GDAL_CACHEMAX=64 * 2**20), rasterio.open(tmp, "w", **profile) as ds:
             for r0 in range(0, size, BLOCK):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import tomllib
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,19 @@ from affine import Affine
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+def planted_stock_tco2e_per_ha(species: str, years: int) -> float:
+    """Stock of a stand planted on bare land after ``years``, by the volume path with the
+    species' table values: V(t) = A (1 - e^{-k t})^p m³/ha × SVD × BEF × (1 + R) × CF × 44/12."""
+    table = tomllib.loads(
+        files("geotool.carbon").joinpath("params/species.toml").read_text(encoding="utf-8")
+    )["species"][species]
+    g = table["growth"]
+    assert g["quantity"] == "volume_m3_ha"
+    v = g["asymptote"] * (1.0 - math.exp(-g["rate_per_yr"] * years)) ** g["shape"]
+    expansion = table["bef"] * (1.0 + table["root_shoot"]) * table["carbon_fraction"]
+    return v * table["svd_t_m3"] * expansion * 44.0 / 12.0
 
 
 def write_tif(

@@ -6,9 +6,6 @@ own outputs, not from the code under test)."""
 from __future__ import annotations
 
 import json
-import math
-import tomllib
-from importlib.resources import files
 
 import geopandas as gpd
 import pandas as pd
@@ -17,6 +14,7 @@ import shapely
 
 from geotool.cli import main
 from geotool.demo import build_demo
+from tests.conftest import planted_stock_tco2e_per_ha
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +42,8 @@ def run_out(tmp_path_factory):
     return out
 
 
-def _eucalyptus_tco2e_per_ha(years: int) -> float:
-    table = tomllib.loads(
-        files("geotool.carbon").joinpath("params/species.toml").read_text(encoding="utf-8")
-    )["species"]["eucalyptus"]
-    g = table["growth"]
-    v = g["asymptote"] * (1.0 - math.exp(-g["rate_per_yr"] * years)) ** g["shape"]
-    expansion = table["bef"] * (1.0 + table["root_shoot"]) * table["carbon_fraction"]
-    return v * table["svd_t_m3"] * expansion * 44.0 / 12.0
-
-
 def test_carbon_sink_sites_and_regions_plant_the_study_species(run_out):
-    per_ha = _eucalyptus_tco2e_per_ha(10)
+    per_ha = planted_stock_tco2e_per_ha("eucalyptus", 10)
     sites = gpd.read_file(run_out / "sites_carbon_sink.gpkg")
     assert len(sites) > 0
     assert set(sites["species"]) == {"eucalyptus"} and set(sites["crediting_years"]) == {10}

@@ -21,6 +21,7 @@ from geotool.sites import extract_sites, site_metrics
 from geotool.sites.options import SiteOptions
 from geotool.suitability import evaluate, load_profile
 from geotool.suitability.specs import Aggregation, Criterion, DirectWeights, Linear
+from tests.conftest import planted_stock_tco2e_per_ha
 
 CRS = "EPSG:32649"
 GRID = Grid.from_bounds((600_000, 2_750_000, 612_000, 2_760_000), 100, CRS)  # 100 x 120 px
@@ -376,29 +377,13 @@ def test_profile_hub_height_reaches_the_derived_wind_layers(tmp_path: Any) -> No
     np.testing.assert_allclose(derived["wind_speed_hub"].values, 7.0 * 1.49**0.2, rtol=1e-6)
 
 
-def _planted_stock_tco2e_per_ha(species: str, years: int) -> float:
-    """Stock of a stand planted on bare land after ``years``, by the volume path with the
-    species' table values: V(t) = A (1 - e^{-k t})^p m³/ha × SVD × BEF × (1 + R) × CF × 44/12."""
-    import tomllib
-    from importlib.resources import files
-
-    table = tomllib.loads(
-        files("geotool.carbon").joinpath("params/species.toml").read_text(encoding="utf-8")
-    )["species"][species]
-    g = table["growth"]
-    assert g["quantity"] == "volume_m3_ha"
-    v = g["asymptote"] * (1.0 - math.exp(-g["rate_per_yr"] * years)) ** g["shape"]
-    expansion = table["bef"] * (1.0 + table["root_shoot"]) * table["carbon_fraction"]
-    return v * table["svd_t_m3"] * expansion * 44.0 / 12.0
-
-
 def test_carbon_sink_removals_follow_the_species_and_period_of_the_options() -> None:
     from geotool.carbon.config import CarbonConfig
 
     options = SiteOptions(carbon=CarbonConfig(species="eucalyptus", crediting_years=10))
     sites, _ = _run("carbon_sink", {}, options=options)
-    per_ha = _planted_stock_tco2e_per_ha("eucalyptus", 10)
-    assert per_ha != pytest.approx(_planted_stock_tco2e_per_ha("chinese_fir", 20))
+    per_ha = planted_stock_tco2e_per_ha("eucalyptus", 10)
+    assert per_ha != pytest.approx(planted_stock_tco2e_per_ha("chinese_fir", 20))
     for _, s in sites.iterrows():
         assert s["species"] == "eucalyptus" and s["crediting_years"] == 10
         assert s["tco2e_total"] == pytest.approx(s["area_ha"] * per_ha, rel=1e-9)

@@ -322,18 +322,17 @@ def label_counts(labels: np.ndarray, minlength: int) -> np.ndarray:
     return counts
 
 
-def _split_id_bound(labels: np.ndarray, n: int, max_px: int) -> int:
-    """Largest label id :func:`split_large` can create (each split part gets new ids)."""
-    counts = label_counts(labels, n + 1)
-    counts[0] = 0
-    return n + int(counts[counts > max_px].sum())
+def _split_id_bound(counts: np.ndarray, n: int, max_px: int) -> int:
+    """Largest label id :func:`split_large` can create (each split part gets new ids), from
+    the pixel counts of labels 0..n."""
+    return n + int(counts[1:][counts[1:] > max_px].sum())
 
 
 def widen_for_split(labels: np.ndarray, n: int, max_px: int | None) -> np.ndarray:
     """``labels`` as int32 when splitting areas above ``max_px`` could run out of its ids."""
     if max_px is None or np.iinfo(labels.dtype).max >= np.iinfo(np.int32).max:
         return labels
-    if _split_id_bound(labels, n, max_px) <= np.iinfo(labels.dtype).max:
+    if _split_id_bound(label_counts(labels, n + 1), n, max_px) <= np.iinfo(labels.dtype).max:
         return labels
     wide = scratch_like(labels, np.int32)  # on disk too when labels are
     for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):
@@ -368,7 +367,7 @@ def split_large(labels: np.ndarray, n: int, max_px: int | None, min_px: int = 1)
     counts = label_counts(labels, n + 1)
     drop = np.flatnonzero(counts < min_px)
     if max_px is not None:
-        if _split_id_bound(labels, n, max_px) > np.iinfo(labels.dtype).max:
+        if _split_id_bound(counts, n, max_px) > np.iinfo(labels.dtype).max:
             raise ValueError(f"{labels.dtype} labels cannot hold the split ids: widen_for_split()")
         big = np.flatnonzero(counts > max_px)
         big = big[big > 0]
@@ -407,9 +406,10 @@ def _bounding_boxes(labels: np.ndarray, ids: np.ndarray) -> list[tuple[slice, sl
     where[ids] = np.arange(ids.size)
     lo = np.full((ids.size, 2), np.iinfo(np.int64).max, dtype=np.int64)
     hi = np.full((ids.size, 2), -1, dtype=np.int64)
+    top = ids.max()
     for r0 in range(0, labels.shape[0], LABEL_STRIP_ROWS):
         strip = labels[r0 : r0 + LABEL_STRIP_ROWS]
-        rows, cols = np.nonzero((strip > 0) & (strip <= ids.max()))
+        rows, cols = np.nonzero((strip > 0) & (strip <= top))
         k = where[strip[rows, cols]]
         release(labels)
         sel = k >= 0
