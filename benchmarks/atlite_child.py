@@ -31,6 +31,7 @@ def main() -> int:
     import atlite
     import geopandas as gpd
     import numpy as np
+    import pyogrio  # noqa: F401  (geopandas imports its I/O engine at the first read_file)
     import rasterio.features  # noqa: F401
     import scipy.ndimage  # noqa: F401
     import shapely

@@ -346,12 +346,14 @@ def child(mode: str, folder: Path, size: int) -> int:
     # imports happen before the clock starts: every step is timed on its work alone
     import geopandas  # noqa: F401
     import numpy  # noqa: F401
+    import pyogrio  # noqa: F401  (geopandas imports its I/O engine at the first read_file)
     import rasterio
     import rasterio.features  # noqa: F401
     import scipy.ndimage  # noqa: F401
 
     if mode in ("geotool", "geotool_elig", "geotool_elig_mem", "geotool_sites"):
         import dask.array  # noqa: F401
+        import distributed  # noqa: F401  (dask imports it at the first compute when installed)
         import xarray  # noqa: F401
 
         import geotool.io.outputs

@@ -303,7 +303,8 @@ def clean_values(
             tol = abs(code) * 1e-6 + 1e-6
             hit = out >= np.float32(code - tol)
             hit &= out <= np.float32(code + tol)
-        np.putmask(out, hit, np.float32(np.nan))
+        if hit.any():  # a masked store costs ~10 plain passes even when nothing is hit
+            np.putmask(out, hit, np.float32(np.nan))
     factor, offset = spec.conversion(src.units)
     if factor != 1.0 or offset != 0.0:
         out *= np.float32(factor)
