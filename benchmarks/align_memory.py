@@ -238,6 +238,10 @@ def child(mode: str, workdir: Path, size: int) -> int:
         import geotool.catalog
         import geotool.io.outputs
         import geotool.io.raster  # noqa: F401
+    if mode in ("baseline", "io_floor", "align", "geotool"):
+        from geotool.io.allocator import keep_freed_memory
+
+        keep_freed_memory()  # as the geotool command does
     t0 = time.perf_counter()
     if mode == "generate":
         info = generate(source, size)

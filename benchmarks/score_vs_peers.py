@@ -361,6 +361,19 @@ def child(mode: str, folder: Path, size: int) -> int:
         import geotool.io.rasterize
         import geotool.io.vector
         import geotool.suitability  # noqa: F401
+    if mode in (
+        "io_floor",
+        "io_floor_2t",
+        "geotool",
+        "geotool_elig",
+        "geotool_elig_mem",
+        "geotool_sites",
+    ):
+        # as the geotool command does (the floor too, to stay the least any tool spends);
+        # the naive script and atlite run as a planner would run them
+        from geotool.io.allocator import keep_freed_memory
+
+        keep_freed_memory()
     t0 = time.perf_counter()
     if mode == "generate":
         info = scene.generate(folder, size)

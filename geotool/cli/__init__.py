@@ -71,9 +71,11 @@ def main(argv: list[str] | None = None) -> Any:
     output disk). Everything else is a bug and keeps its traceback.
     """
     from geotool.errors import EXIT_USER_ERROR, user_error_from
+    from geotool.io.allocator import keep_freed_memory
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    keep_freed_memory()  # block-by-block work reuses freed memory instead of faulting pages
     try:
         return cli.main(args=args, prog_name="geotool", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
