@@ -54,14 +54,23 @@ def measure(
     return result
 
 
-def report(info: dict[str, Any], seconds: float) -> None:
-    """Child side: print the result line (KiB ru_maxrss on Linux)."""
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its waited-for children."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime
-    print(
-        json.dumps({"seconds": seconds, "cpu_s": cpu, "maxrss_mb": usage.ru_maxrss / 1024, **info})
-    )
+    return usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def report(info: dict[str, Any], seconds: float, cpu_at_start: float | None = None) -> None:
+    """Child side: print the result line (KiB ru_maxrss on Linux). ``cpu_s`` is the CPU time
+    of the whole process (imports included); ``work_cpu_s`` that of the timed work alone, when
+    ``cpu_at_start`` (:func:`cpu_seconds` when the clock started) is given."""
+    cpu = cpu_seconds()
+    line = {"seconds": seconds, "cpu_s": cpu}
+    if cpu_at_start is not None:
+        line["work_cpu_s"] = cpu - cpu_at_start
+    line["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({**line, **info}))
     sys.stdout.flush()
 
 

@@ -56,7 +56,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import scene  # noqa: E402
-from _harness import measure, report  # noqa: E402
+from _harness import cpu_seconds, measure, report  # noqa: E402
 
 ATLITE_VENV = HERE / ".venv-atlite"
 STEPS = (
@@ -374,7 +374,7 @@ def child(mode: str, folder: Path, size: int) -> int:
         from geotool.io.allocator import keep_freed_memory
 
         keep_freed_memory()
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     if mode == "generate":
         info = scene.generate(folder, size)
     elif mode == "io_floor":
@@ -399,7 +399,7 @@ def child(mode: str, folder: Path, size: int) -> int:
         info = compare(folder, size)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
-    report({"mode": mode, **info}, time.perf_counter() - t0)
+    report({"mode": mode, **info}, time.perf_counter() - t0, cpu0)
     return 0
 
 
@@ -433,7 +433,7 @@ def _fmt(r: dict[str, Any] | None, floor: float, key: str = "seconds") -> str:
     if r.get("failed"):
         return f"{'FAILED':>9} {'':>8} {'':>9} {'':>10}"
     return (
-        f"{r[key]:>9.2f} {r[key] / floor:>8.2f} {r.get('cpu_s', float('nan')):>9.2f} "
+        f"{r[key]:>9.2f} {r[key] / floor:>8.2f} {r.get('work_cpu_s', float('nan')):>9.2f} "
         f"{r['peak_mb']:>10.0f}"
     )
 
@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
 
     floor = results.get("io_floor", {}).get("seconds", float("nan"))
     print()
-    print(f"{'step':<16} {'seconds':>9} {'x floor':>8} {'CPU s':>9} {'peak MB':>10}")
+    print(f"{'step':<16} {'seconds':>9} {'x floor':>8} {'work CPU s':>9} {'peak MB':>10}")
     for step in STEPS:
         print(f"{step:<16} {_fmt(results.get(step), floor)}")
     geo, elig = results.get("geotool"), results.get("geotool_elig")
@@ -498,6 +498,13 @@ def main(argv: list[str] | None = None) -> int:
         if ok(results.get("io_floor_2t")):
             f2 = results["io_floor_2t"]["seconds"]
             print(f"geotool scoring / I/O floor (2 threads): {geo['seconds'] / f2:.2f}x")
+    if ok(geo) and "work_cpu_s" in geo:
+        # wall >= CPU / cores: how close the step could get to the floor with no idle core
+        bound = geo["work_cpu_s"] / (os.cpu_count() or 1)
+        print(
+            f"geotool scoring CPU {geo['work_cpu_s']:.2f} s on {os.cpu_count()} cores: at least"
+            f" {bound:.2f} s = {bound / floor:.2f}x the floor with every core busy throughout"
+        )
     if ok(geo) and ok(nv):
         print(f"naive script / geotool scoring:          {nv['seconds'] / geo['seconds']:.2f}x")
     if ok(elig) and ok(atl):
