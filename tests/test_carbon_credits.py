@@ -103,8 +103,68 @@ def test_no_credits_when_net_is_not_positive() -> None:
     )
     assert res.net_tco2e[0] == -50.0 and res.issuable_tco2e[0] == 0.0
     assert res.deduction_pct[0] == 0.0
-    # vintage 2: net = 150 - 10 % x 150 = 135; U = 40 % > 30 -> 100 % of U = 40 % deducted
-    assert res.issuable_tco2e[1] == pytest.approx(135 * 0.6)
+    # vintage 2: net = 150 - 10 % x 150 = 135, less the 50 t deficit carried forward = 85
+    # creditable; U = 40 % > 30 -> 100 % of U = 40 % deducted
+    assert res.net_tco2e[1] == pytest.approx(135.0)
+    assert res.creditable_tco2e[1] == pytest.approx(85.0)
+    assert res.issuable_tco2e[1] == pytest.approx(85 * 0.6)
+
+
+def test_deficits_are_carried_forward_and_never_over_credited() -> None:
+    # net per vintage: -9, -7, +20, -5, +3, +10 (no leakage, no deduction, no buffer)
+    net = np.array([-9.0, -7.0, 20.0, -5.0, 3.0, 10.0])
+    res = credit_chain(
+        CreditInputs(tuple(range(6)), net + 10.0, 10.0, 0.0, 0.0, get_standard("ccer"))
+    )
+    # cumulative net: -9, -16, 4, -1, 2, 12 -> credited through: 0, 0, 4, 4, 4, 12
+    np.testing.assert_allclose(res.creditable_tco2e, [0, 0, 4, 0, 0, 8])
+    np.testing.assert_allclose(res.issuable_tco2e, [0, 0, 4, 0, 0, 8])
+    assert res.issuable_tco2e.sum() == pytest.approx(net.sum())
+    # a young plantation with a baseline (reviewer's case: credits exceeded net removals)
+    cfg = CarbonConfig(
+        standard="ccer", crediting_years=20, baseline_tco2e_per_ha_yr=10.0, half_width_pct=5.0
+    )
+    young = project_credits([("chinese_fir", 1.0)], 10.0, cfg)
+    assert young.net_tco2e[:2].max() < 0  # the first years remove less than the baseline
+    assert young.issuable_tco2e.sum() <= young.net_tco2e.sum() + 1e-9
+    assert (young.issuable_tco2e >= 0).all()
+
+
+def test_vcs_ex_ante_deduction_is_at_least_10_percent() -> None:
+    # VM0047 s.8.7: ex-ante estimates carry at least a 10 % uncertainty deduction
+    vcs = get_standard("vcs")
+    res = credit_chain(CreditInputs((1, 2), [100.0, 100.0], 0.0, 0.0, [5.0, 12.0], vcs, None, 10))
+    np.testing.assert_allclose(res.deduction_pct, [10.0, 12.0])
+    np.testing.assert_allclose(res.issuable_tco2e, [100 * 0.9 * 0.9, 100 * 0.88 * 0.9])
+
+
+def test_excess_rule_named_explicitly_keeps_the_gs_threshold() -> None:
+    # GS 403 worked example: 23 % -> 3 % deducted, whether the rule comes from the preset or
+    # is named
+    gs = get_standard("gold_standard")
+    preset = credit_chain(CreditInputs((1,), [100.0], 0.0, 0.0, 23.0, gs))
+    named = credit_chain(CreditInputs((1,), [100.0], 0.0, 0.0, 23.0, gs, get_rule("excess")))
+    assert preset.deduction_pct[0] == pytest.approx(3.0) == named.deduction_pct[0]
+
+
+def test_measured_half_width_is_converted_to_the_net() -> None:
+    # gross G, fixed baseline B: the absolute half-width U x G is the net's too, so
+    # U_net = U x G / (G - B). VCS half_width rule: U_net > 100 % credits nothing.
+    cfg = CarbonConfig(
+        standard="vcs",
+        buffer_risk_pct=10,
+        crediting_years=20,
+        half_width_pct=26.0,
+        baseline_tco2e_per_ha_yr=0.0,
+    )
+    gross = project_credits([("chinese_fir", 1.0)], 0.0, cfg).gross_removals_tco2e
+    base = float(np.min(gross[gross > 0]) * 0.9)  # some vintages barely above the baseline
+    res = project_credits([("chinese_fir", 1.0)], base, cfg)
+    gain = gross - base
+    expect = np.where(gain > 0, 26.0 * gross / np.where(gain > 0, gain, 1.0), 0.0)
+    np.testing.assert_allclose(res.half_width_pct, expect)
+    over = (res.half_width_pct > 100) & (res.creditable_tco2e > 0)
+    assert over.any() and (res.issuable_tco2e[over] == 0).all()
 
 
 def _ar_tool14_reference(u: float) -> float:
@@ -168,7 +228,9 @@ def test_project_credits_deduction_follows_the_stated_rule() -> None:
     assert (res.half_width_pct > 10).all()  # default CVs give more than 10 % -> deductions
     for u, d in zip(res.half_width_pct, res.deduction_pct, strict=True):
         assert d == pytest.approx(100 * _ar_tool14_reference(float(u)))
-    np.testing.assert_allclose(res.issuable_tco2e, res.net_tco2e * (1 - res.deduction_pct / 100))
+    np.testing.assert_allclose(
+        res.issuable_tco2e, res.creditable_tco2e * (1 - res.deduction_pct / 100)
+    )
     measured = project_credits(
         [("chinese_fir", 50.0)], 0.0, dataclasses.replace(cfg, half_width_pct=8.0)
     )
@@ -188,5 +250,29 @@ def test_config_validation() -> None:
         CarbonConfig.from_dict({"price_cny_per_t": [100, 60]})
     with pytest.raises(ConfigError):
         CarbonConfig.from_dict({"crediting_years": "20"})
+    with pytest.raises(ConfigError, match="seed"):
+        CarbonConfig.from_dict({"seed": -1})
     cfg = CarbonConfig.from_dict({"standard": "vcs", "buffer_risk_pct": 7, "price_cny_per_t": 80})
     assert cfg.buffer_pct() == 10.0 and cfg.price_cny_per_t == (80.0, 80.0)
+
+
+def test_monte_carlo_half_width_is_that_of_the_net_removals() -> None:
+    # a fixed baseline B and leakage l shift and scale every draw: the net's interval is
+    # ((hi - B)(1 - l) - (lo - B)(1 - l)) / 2 over (mean - B)(1 - l) = (hi - lo) / 2 / (mean - B)
+    years, base = 15, 3.0
+    cfg = CarbonConfig(
+        crediting_years=years,
+        mc_draws=1000,
+        seed=3,
+        baseline_tco2e_per_ha_yr=base,
+        leakage_pct=10.0,
+    )
+    res = project_credits([("chinese_fir", 1.0)], base, cfg)
+    draws = monte_carlo_removals([("chinese_fir", 1.0)], years, draws=1000, seed=3)
+    lo, hi = np.percentile(draws, [5.0, 95.0], axis=0)
+    mean = draws.mean(axis=0)
+    ok = (mean > base) & (lo > base)  # leakage applies to every draw of these vintages
+    assert ok.sum() >= 5
+    expect = (hi - lo) / 2 / (mean - base) * 100
+    np.testing.assert_allclose(res.half_width_pct[ok], expect[ok], rtol=1e-9)
+    assert (res.half_width_pct[ok] > half_width_pct(draws)[ok]).all()

@@ -7,6 +7,7 @@ from pathlib import Path
 import dask.array as da
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import xarray as xr
@@ -22,7 +23,7 @@ from geotool.carbon import (
     removals_by_year,
     run_carbon,
 )
-from geotool.errors import CRSError, UnknownNameError
+from geotool.errors import CRSError, InputError, UnknownNameError
 from geotool.grid import Grid
 
 COUNTIES = Path("/work/shared/data/real/shaoguan_counties.geojson")
@@ -191,3 +192,61 @@ def test_run_carbon_end_to_end(counties: gpd.GeoDataFrame, grid: Grid) -> None:
     assert len(out["regions"]) == len(counties)
     ref = run_carbon(_stack(grid), None, None, cfg)
     assert ref["regions"] is None and (ref["vintages"]["scope"] == "per_ha_reference").all()
+
+
+def test_parcel_file_with_its_own_parcel_id_column(grid: Grid) -> None:
+    parcels = _parcels(grid).rename(columns={"pid": "parcel_id"})
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    named = carbon_parcels(stock, parcels, CarbonConfig(), id_field="parcel_id")
+    implied = carbon_parcels(stock, parcels, CarbonConfig())
+    assert list(named["parcel_id"]) == ["A", "B", "C"] == list(implied["parcel_id"])
+    assert list(named.columns).count("parcel_id") == 1
+
+
+def test_parcels_that_overlap_or_are_not_areas_are_refused(grid: Grid) -> None:
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    parcels = _parcels(grid)
+    twice = pd.concat([parcels, parcels.iloc[[0]].assign(pid="A2")], ignore_index=True)
+    with pytest.raises(InputError, match=r"'A' and 'A2' overlap by 825\.00 ha"):
+        carbon_parcels(stock, gpd.GeoDataFrame(twice, crs=CRS), CarbonConfig(), id_field="pid")
+    dup = parcels.assign(pid=["A", "B", "A"])
+    with pytest.raises(InputError, match="'A' appears more than once"):
+        carbon_parcels(stock, dup, CarbonConfig(), id_field="pid")
+    point = parcels.copy()
+    point.loc[1, "geometry"] = parcels.geometry.iloc[1].centroid
+    with pytest.raises(InputError, match="'B' is a Point"):
+        carbon_parcels(stock, point, CarbonConfig(), id_field="pid")
+    # sharing a boundary is not an overlap
+    x0, y0 = grid.bounds[0] + 20 * RES, grid.bounds[1] + 20 * RES
+    touching = gpd.GeoDataFrame(
+        {"pid": ["L", "R"]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 1000), box(x0 + 1000, y0, x0 + 2000, y0 + 1000)],
+        crs=CRS,
+    )
+    assert len(carbon_parcels(stock, touching, CarbonConfig(), id_field="pid")) == 2
+
+
+def test_parcel_outside_the_grid_has_unknown_stock(grid: Grid) -> None:
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    left, bottom, right, top = grid.bounds
+    parcels = gpd.GeoDataFrame(
+        {"pid": ["in", "half", "out"]},
+        geometry=[
+            box(left + 20 * RES, bottom + 20 * RES, left + 22 * RES, bottom + 22 * RES),
+            box(left - 2 * RES, bottom + 30 * RES, left + 2 * RES, bottom + 31 * RES),
+            box(right + 10 * RES, top + 10 * RES, right + 12 * RES, top + 12 * RES),
+        ],
+        crs=CRS,
+    )
+    out = carbon_parcels(stock, parcels, CarbonConfig(), id_field="pid").set_index("parcel_id")
+    assert np.isnan(out.loc["out", "stock_tco2e"]) and out.loc["out", "stock_data_share"] == 0
+    assert out.loc["half", "stock_data_share"] == pytest.approx(0.5)  # 2 of its 4 km² on the grid
+    assert out.loc["in", "stock_data_share"] == pytest.approx(1.0)
+
+
+def test_stock_in_a_geographic_crs_is_refused(grid: Grid) -> None:
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    geo = stock.copy()
+    geo.attrs = {"crs": "EPSG:4326"}
+    with pytest.raises(CRSError, match="geographic"):
+        carbon_parcels(geo, _parcels(grid).to_crs("EPSG:4326"), CarbonConfig(), id_field="pid")

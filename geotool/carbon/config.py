@@ -99,6 +99,7 @@ class CarbonConfig:
         _check_range("leakage_pct", self.leakage_pct, 0.0, 100.0)
         _check_range("forest_threshold_pct", self.forest_threshold_pct, 0.0, 100.0)
         _check_range("mc_draws", self.mc_draws, 200, 1_000_000)
+        _check_range("seed", self.seed, 0, 2**63 - 1)  # numpy.random.default_rng takes >= 0
         _check_range("baseline_tco2e_per_ha_yr", self.baseline_tco2e_per_ha_yr, 0.0, 1e4)
         if self.half_width_pct is not None:
             _check_range("half_width_pct", self.half_width_pct, 0.0, 1e4)

@@ -1,13 +1,20 @@
 """The credit chain per vintage, as A/R standards apply it.
 
-    gross removals - baseline - leakage            = net
-    net x (1 - uncertainty deduction)              = after deduction
-    after deduction x buffer %                     = buffer credits
-    after deduction - buffer credits               = issuable   (x price = value)
+    gross removals - baseline - leakage                    = net
+    net, deficits carried forward                          = creditable
+    creditable x (1 - uncertainty deduction)               = after deduction
+    after deduction x buffer %                             = buffer credits
+    after deduction - buffer credits                       = issuable   (x price = value)
 
-Leakage is ``leakage_pct`` of (gross - baseline). A vintage with net <= 0 issues nothing (its
-deficit is reported, never netted against later vintages here). Registries issue whole
-units: ``issuable_units`` is the floor of ``issuable``.
+Leakage is ``leakage_pct`` of (gross - baseline). Credits are counted on the cumulative net
+removals: a vintage whose net is negative issues nothing, and its deficit must be made up by
+later vintages before they issue again (creditable through a vintage = the highest cumulative
+net so far, never below 0), so the crediting period never issues more than its net removals.
+A loss after credits were issued is not clawed back here: that is what the buffer covers
+(VCS AFOLU Non-Permanence Risk Tool; Gold Standard compliance buffer). The deduction fraction
+comes from the 90 % half-width of the *net* removals (``half_width_pct``), floored by the
+standard's minimum. Registries issue whole units: ``issuable_units`` is the floor of
+``issuable``.
 
 Examples
 --------
@@ -56,7 +63,7 @@ class CreditInputs:
     leakage_pct
         Leakage, % of (gross - baseline).
     half_width_pct
-        90 % CI half-width of the removals, % of the mean, per vintage.
+        90 % CI half-width of the net removals, % of their mean, per vintage.
     standard
         Preset with the deduction and buffer rules.
     rule
@@ -90,6 +97,7 @@ class CreditResult:
     baseline_tco2e: np.ndarray
     leakage_tco2e: np.ndarray
     net_tco2e: np.ndarray
+    creditable_tco2e: np.ndarray
     half_width_pct: np.ndarray
     deduction_pct: np.ndarray
     uncertainty_deduction_tco2e: np.ndarray
@@ -107,6 +115,7 @@ class CreditResult:
             "baseline_tco2e",
             "leakage_tco2e",
             "net_tco2e",
+            "creditable_tco2e",
             "half_width_pct",
             "deduction_pct",
             "uncertainty_deduction_tco2e",
@@ -163,10 +172,15 @@ def credit_chain(inputs: CreditInputs) -> CreditResult:
 
     leak = np.maximum(gross - base, 0.0) * inputs.leakage_pct / 100.0
     net = gross - base - leak
-    positive = net > 0
-    ded = np.where(positive, np.asarray(deduction_fraction(hw, rule), dtype=float), 0.0)
-    unc = np.where(positive, net * ded, 0.0)
-    after = np.where(positive, net - unc, 0.0)
+    # deficits carried forward: credited through a vintage = best cumulative net so far
+    credited_through = np.maximum.accumulate(np.maximum(np.cumsum(net), 0.0))
+    creditable = np.diff(credited_through, prepend=0.0)
+    positive = creditable > 0
+    fraction = np.asarray(deduction_fraction(hw, rule), dtype=float)
+    fraction = np.maximum(fraction, inputs.standard.min_deduction_pct / 100.0)
+    ded = np.where(positive, fraction, 0.0)
+    unc = creditable * ded
+    after = creditable - unc
     buffer_pct = np.full(n, buf)
     buffer_credits = after * buf / 100.0
     issuable = after - buffer_credits
@@ -183,6 +197,7 @@ def credit_chain(inputs: CreditInputs) -> CreditResult:
         baseline_tco2e=base,
         leakage_tco2e=leak,
         net_tco2e=net,
+        creditable_tco2e=creditable,
         half_width_pct=hw,
         deduction_pct=ded * 100.0,
         uncertainty_deduction_tco2e=unc,

@@ -186,6 +186,7 @@ class Standard:
     buffer_pct: float
     buffer_floor_pct: float
     crediting_years: tuple[int, int]
+    min_deduction_pct: float = 0.0  # least uncertainty deduction (% of creditable removals)
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -260,6 +261,7 @@ def _standards_table() -> tuple[dict[str, DeductionRule], dict[str, Standard]]:
             name=name,
             upper_bounds_pct=tuple(float(x) for x in t.get("upper_bounds_pct", ())),
             shares=tuple(float(x) for x in t.get("shares", ())),
+            threshold_pct=float(t.get("threshold_pct", 0.0)),
             scale=float(t.get("scale", 0.0)),
             t90=float(t.get("t90", 1.0)),
         )
@@ -279,6 +281,7 @@ def _standards_table() -> tuple[dict[str, DeductionRule], dict[str, Standard]]:
             buffer_pct=float(t.get("buffer_pct", 0.0)),
             buffer_floor_pct=float(t.get("buffer_floor_pct", 0.0)),
             crediting_years=(int(lo), int(hi)),
+            min_deduction_pct=float(t.get("min_deduction_pct", 0.0)),
         )
     return rules, standards
 

@@ -66,6 +66,43 @@ def _numeric_column(parcels: gpd.GeoDataFrame, name: str) -> np.ndarray | None:
     return values
 
 
+OVERLAP_TOLERANCE = 1e-6
+"""Overlap of two parcels, as a share of the smaller one, that counts as floating-point
+noise of shared boundaries rather than land planted (and credited) twice."""
+
+
+def _check_parcels(parcels: gpd.GeoDataFrame, id_field: str | None) -> None:
+    """Parcels must be polygons that do not overlap, with distinct ids."""
+    ids = parcels[id_field] if id_field else pd.Series(parcels.index, index=parcels.index)
+    kinds = parcels.geometry.geom_type.to_numpy()
+    bad = [i for i, k in enumerate(kinds) if k not in ("Polygon", "MultiPolygon")]
+    if bad:
+        raise InputError(
+            f"parcel {ids.iloc[bad[0]]!r} is a {kinds[bad[0]] or 'missing geometry'}, not an area",
+            where=f"parcels row {bad[0]}",
+            fix="give parcels as polygons (plots, compartments), not points or lines",
+        )
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(
+            f"parcel id {dup.iloc[0]!r} appears more than once",
+            where=f"parcels {id_field or 'index'}",
+            fix="give every parcel its own id (or dissolve the rows into one parcel)",
+        )
+    geoms = parcels.geometry.to_numpy()
+    left, right = parcels.sindex.query(geoms, predicate="intersects")
+    pairs = left < right
+    for i, j in zip(left[pairs], right[pairs], strict=True):
+        shared = geoms[i].intersection(geoms[j]).area
+        if shared > OVERLAP_TOLERANCE * min(geoms[i].area, geoms[j].area):
+            raise InputError(
+                f"parcels {ids.iloc[i]!r} and {ids.iloc[j]!r} overlap by {shared / 1e4:,.2f} ha,"
+                " which would be planted and credited twice",
+                where="parcels",
+                fix="clip the overlap from one of them (e.g. geopandas.overlay how='difference')",
+            )
+
+
 def carbon_parcels(
     stock: xr.Dataset,
     parcels: gpd.GeoDataFrame,
@@ -97,11 +134,16 @@ def carbon_parcels(
             where="parcels",
             fix=f"use one of: {', '.join(map(str, parcels.columns))}",
         )
+    if id_field is None and "parcel_id" in parcels.columns:
+        id_field = "parcel_id"  # the output's own id column name, when the file has it
     crs = stock_crs(stock)
     px_ha = pixel_area_ha(stock)
+    _check_parcels(parcels.to_crs(crs), id_field)
     sums = parcel_layer_sums(stock, parcels)
     out = parcels.to_crs(crs).copy()
     ids = out[id_field].to_numpy() if id_field else out.index.to_numpy()
+    if "parcel_id" in out.columns:  # replaced by the ids, as the table's first column
+        out = out.drop(columns="parcel_id")
     out.insert(0, "parcel_id", ids)
     species = _parcel_species(parcels, config.species)
     out["species"] = species
@@ -114,6 +156,7 @@ def carbon_parcels(
     root_shoot = safe_ratio(sums["bgb_sum"], agb_sum)
     cf = safe_ratio(sums["carbon_sum"], sums["biomass_sum"])
     stock_t = sums["co2e_sum"].to_numpy() * px_ha
+    stock_t = np.where(data_ha > 0, stock_t, np.nan)  # no stock pixel in the parcel: unknown
     source = np.full(len(out), "layers", dtype=object)
 
     attr_agb = _numeric_column(parcels, "agb_t_ha")
@@ -132,6 +175,8 @@ def carbon_parcels(
     out["carbon_fraction"] = cf
     out["stock_tco2e"] = stock_t
     out["stock_source"] = source
+    # share of the parcel with stock data (0 outside the grid or where every layer is no-data)
+    out["stock_data_share"] = np.clip(safe_ratio(data_ha, area), 0.0, 1.0)
 
     removals = planting_removals_matrix(list(species), area, config.crediting_years)
     out["removals_tco2e_total"] = removals.sum(axis=1)
@@ -151,19 +196,27 @@ def project_credits(
 ) -> CreditResult:
     """Credit chain of a project made of ``(species, area_ha)`` plantings.
 
-    Gross removals per vintage are the deterministic curves; the 90 % half-width comes
-    from ``config.half_width_pct`` when given, else from the seeded Monte Carlo over the
-    species parameters (``config.mc_draws`` draws, ``config.seed``).
+    Gross removals per vintage are the deterministic curves. The deduction uses the 90 %
+    half-width of the NET removals (gross - baseline - leakage), the quantity it is taken
+    from: from the seeded Monte Carlo over the species parameters (``config.mc_draws`` draws,
+    ``config.seed``), the baseline being fixed; or from ``config.half_width_pct``, the
+    measured half-width of the project's gross removals, which is the same absolute width on
+    the net: ``U_net = U x gross / (gross - baseline)``. A vintage whose net is not positive
+    has no relative half-width (0 here: it has nothing creditable of its own).
     """
     years = config.crediting_years
     gross = planting_removals_matrix(
         [s for s, _ in plantings], np.array([a for _, a in plantings]), years
     ).sum(axis=0)
+    gain = gross - baseline_tco2e_per_yr
     if config.half_width_pct is not None:
-        hw: Any = config.half_width_pct
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hw: Any = np.where(gain > 0, config.half_width_pct * gross / gain, 0.0)
     else:
         draws = monte_carlo_removals(plantings, years, draws=config.mc_draws, seed=config.seed)
-        hw = half_width_pct(draws, axis=0)
+        gains = draws - baseline_tco2e_per_yr
+        net_draws = gains - np.maximum(gains, 0.0) * config.leakage_pct / 100.0
+        hw = half_width_pct(net_draws, axis=0)
         hw = np.where(np.isnan(hw), 0.0, hw)
     std = config.standard_preset
     rule = get_rule(config.uncertainty_rule) if config.uncertainty_rule else None

@@ -47,6 +47,13 @@ def stock_crs(stock: xr.Dataset) -> CRS:
 
 def pixel_area_ha(stock: xr.Dataset) -> float:
     """Area of one pixel (ha) from the x/y pixel-centre spacing (metric CRS)."""
+    crs = stock_crs(stock)
+    if not crs.is_projected:  # degrees x degrees is no area
+        raise CRSError(
+            f"the carbon stock is in {crs.name}, a geographic CRS: pixel areas need metres",
+            where="carbon stock",
+            fix="reproject the stock layers onto a projected grid (geotool uses the study's UTM grid)",
+        )
     if stock.sizes.get("x", 0) < 2 or stock.sizes.get("y", 0) < 2:
         grid = stock.attrs.get("grid")
         if grid is None:
