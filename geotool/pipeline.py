@@ -18,24 +18,29 @@ from geotool.study import Study
 
 
 def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[str, Any]]:
-    """Checksums of the study file, the region file and every layer file."""
-    paths: list[tuple[str, Path]] = []
+    """One record per role (study file, region, every layer) with the file's checksum; a
+    file serving several layers (a GeoPackage of roads, power lines and substations) is
+    listed under each, with the ``layer`` read from it, and hashed once."""
+    roles: list[tuple[str, Path, str | None, bool]] = []
     if study.path is not None:
-        paths.append(("study", study.path))
+        roles.append(("study", study.path, None, study.synthetic))
     if study.region is not None:
-        paths.append(("region", study.region))
-    paths += [(name, inp.path) for name, inp in study.layers.items()]
-    seen: set[Path] = set()
+        roles.append(("region", study.region, study.region_layer, study.synthetic))
+    roles += [(n, inp.path, inp.layer, inp.synthetic) for n, inp in study.layers.items()]
+    files: dict[Path, dict[str, Any]] = {}
     out = []
-    for role, p in paths:
-        if p in seen or not p.exists():
-            continue
-        seen.add(p)
-        rec = file_record(p)
-        if relative_to is not None and p.is_relative_to(relative_to):
-            rec["path"] = str(p.relative_to(relative_to))
-        synthetic = study.layers[role].synthetic if role in study.layers else study.synthetic
-        out.append({"role": role, **rec, "synthetic": synthetic})
+    for role, p, layer, synthetic in roles:
+        if p not in files:
+            if not p.exists():
+                continue
+            rec = file_record(p)
+            if relative_to is not None and p.is_relative_to(relative_to):
+                rec["path"] = str(p.relative_to(relative_to))
+            files[p] = rec
+        entry = {"role": role, **files[p], "synthetic": synthetic}
+        if layer is not None:
+            entry["layer"] = layer
+        out.append(entry)
     return out
 
 

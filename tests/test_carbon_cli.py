@@ -110,3 +110,29 @@ def test_carbon_command_bad_key_is_a_one_line_error(
     err = capsys.readouterr().err.strip()
     assert "mc_drawz" in err and "\n" not in err
     assert not (tmp_path / "o2").exists()
+
+
+def test_carbon_command_overlapping_parcels_name_the_file(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "overlap.geojson"
+    gpd.GeoDataFrame(
+        {"parcel_id": ["a", "b"]},
+        geometry=[box(113.55, 24.75, 113.58, 24.78), box(113.56, 24.76, 113.59, 24.79)],
+        crs="EPSG:4326",
+    ).to_file(bad, driver="GeoJSON")
+    with pytest.raises(SystemExit) as exc:
+        main(["carbon", str(study), "--parcels", str(bad), "--out", str(tmp_path / "o3")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert str(bad) in err and "'a' and 'b' overlap" in err and "\n" not in err
+    assert not (tmp_path / "o3").exists()
+    # the same file without the overlap: its own parcel_id column is the id
+    gpd.GeoDataFrame(
+        {"parcel_id": ["a", "b"]},
+        geometry=[box(113.55, 24.75, 113.58, 24.78), box(113.60, 24.70, 113.62, 24.72)],
+        crs="EPSG:4326",
+    ).to_file(bad, driver="GeoJSON")
+    main(["carbon", str(study), "--parcels", str(bad), "--out", str(tmp_path / "o4")])
+    out = pd.read_csv(tmp_path / "o4" / "carbon_parcels.csv")
+    assert list(out["parcel_id"]) == ["a", "b"]

@@ -115,6 +115,14 @@ def test_outputs_exist_and_manifest_is_complete(demo: Path) -> None:
     m = json.loads((demo / "manifest.json").read_text())
     assert m["grid"]["crs"] == "EPSG:32649"
     assert all(len(i["sha256"]) == 64 for i in m["inputs"]) and len(m["inputs"]) >= 15
+    # one GeoPackage serves three layers: each is listed with the layer it reads, one checksum
+    infra = {i["role"]: i for i in m["inputs"] if i["path"].endswith("infrastructure.gpkg")}
+    assert {r: i.get("layer") for r, i in infra.items()} == {
+        "roads": "roads",
+        "power_lines": "power_lines",
+        "substations": "substations",
+    }
+    assert len({i["sha256"] for i in infra.values()}) == 1
     assert set(m["limiting_codes"]) == set(PROFILES)
     assert {"rasterio", "numpy", "gdal"} <= set(m["versions"])
     assert m["timings_s"]["total"] > 0 and "map" in m["timings_s"]

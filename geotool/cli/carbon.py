@@ -39,7 +39,7 @@ def carbon(
     from geotool.carbon import CarbonConfig, run_carbon
     from geotool.carbon.outputs import write_carbon_outputs
     from geotool.carbon.params import get_standard
-    from geotool.errors import ConfigError
+    from geotool.errors import ConfigError, InputError
     from geotool.io.outputs import OutputDir, file_record, write_manifest
     from geotool.io.vector import read_vector
     from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
@@ -53,9 +53,14 @@ def carbon(
     layers = [name for name in CARBON_LAYERS if name in study.layers]
     stack = load_stack(study, layers=layers, region=region, notes=notes)
     parcel_gdf = read_vector(parcels, notes=notes) if parcels is not None else None
-    result = run_carbon(
-        stack, region, parcel_gdf, config, region_id=REGION_ID_COLUMN, parcel_id=parcel_id
-    )
+    try:
+        result = run_carbon(
+            stack, region, parcel_gdf, config, region_id=REGION_ID_COLUMN, parcel_id=parcel_id
+        )
+    except InputError as exc:  # name the --parcels file the problem is in
+        if parcels is None or not exc.where or not exc.where.startswith("parcels"):
+            raise
+        raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
     with OutputDir(out, force=force) as od:
         with od.stage("carbon"):
@@ -63,6 +68,8 @@ def carbon(
         inputs = {
             name: file_record(inp.path) for name, inp in study.layers.items() if name in layers
         }
+        if study.region is not None:
+            inputs["region"] = file_record(study.region)
         if parcels is not None:
             inputs["parcels"] = file_record(parcels)
         write_manifest(
@@ -74,6 +81,7 @@ def carbon(
                 "parameters": {
                     "carbon": asdict(config),
                     "standard": asdict(get_standard(config.standard)),
+                    "uncertainty_rule": result["credits"].rule,  # the preset's or the override
                     "buffer_pct": config.buffer_pct(),
                 },
                 "notes": notes,
