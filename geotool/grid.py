@@ -246,15 +246,37 @@ class Grid:
         return f"Grid({crs}, res={self.res:g}, shape={self.shape}, bounds={self.bounds})"
 
 
+MAX_AREAL_DISTORTION = 0.02
+"""Largest accepted ``|areal scale - 1|`` of the analysis CRS at the region centre.
+
+Areas are pixel counts times the flat pixel area, so the CRS's areal scale is a direct
+error on every area. Assumption (geotool default): 2 % — UTM (k0 = 0.9996, Snyder 1987,
+*Map Projections: A Working Manual*, USGS PP 1395, ch. 8) stays within 0.9992-1.002 in
+its own 6° zone, and even 8° off its central meridian at the equator is under 1.02 (pyproj
+``get_factors``); Web Mercator (areal scale 1/cos²φ) is refused beyond ~8° latitude."""
+
+
 def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> CRS:
-    """``"auto"`` → UTM zone of the region's centroid; anything else → that CRS (must be metric)."""
+    """``"auto"`` → UTM zone of the region's centroid; anything else → that CRS (must be metric).
+
+    With a ``region``, the CRS must also keep areas true to within
+    :data:`MAX_AREAL_DISTORTION` at the region centre (areas are computed flat in it).
+
+    >>> import geopandas as gpd, shapely
+    >>> r = gpd.GeoSeries([shapely.box(113.0, 24.0, 114.0, 25.0)], crs="EPSG:4326")
+    >>> resolve_crs("auto", r).to_epsg()
+    32649
+    >>> resolve_crs("EPSG:3857", r)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    geotool.errors.CRSError: analysis CRS EPSG:3857 distorts areas by +21.3 % ...
+    """
     if isinstance(crs, str) and crs.strip().lower() == "auto":
         if region is None:
             raise CRSError('crs = "auto" needs a region', where="study.crs")
-        ll = region.to_crs("EPSG:4326")
-        west, south, east, north = ll.total_bounds
-        # the centroid of the region's extent: robust for multi-part and antimeridian-free regions
-        return utm_crs((west + east) / 2.0, (south + north) / 2.0)
+        lon, lat = _region_centre(region)
+        out = utm_crs(lon, lat)
+        _check_areal_scale(out, "auto", lon, lat)
+        return out
     try:
         out = CRS.from_user_input(crs)
     except Exception as exc:  # pyproj raises its own CRSError with a long message
@@ -267,7 +289,42 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
             where="study.crs",
             fix='use "auto" (UTM zone of the region) or a projected EPSG code in metres',
         )
+    if region is not None:
+        _check_areal_scale(out, crs, *_region_centre(region))
     return out
+
+
+def _region_centre(region: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
+    """(lon, lat) centre of the region's extent (multi-part regions; not across 180°)."""
+    west, south, east, north = region.to_crs("EPSG:4326").total_bounds
+    return (float(west) + float(east)) / 2.0, (float(south) + float(north)) / 2.0
+
+
+def _check_areal_scale(crs: CRS, name: Any, lon: float, lat: float) -> None:
+    """Refuse a CRS whose areal scale at ``(lon, lat)`` is off by more than 2 %."""
+    from pyproj import Proj
+
+    try:
+        scale = float(Proj(crs).get_factors(lon, lat).areal_scale)
+    except Exception:  # pyproj raises its own errors for points outside the projection
+        scale = math.nan
+    label = crs.to_string() if isinstance(name, str) and name == "auto" else str(name)
+    fix = 'use crs = "auto" (UTM zone of the region) or an equal-area CRS for the region'
+    if not math.isfinite(scale) or scale <= 0:
+        raise CRSError(
+            f"analysis CRS {label} cannot be evaluated at the region centre "
+            f"({lon:.2f}, {lat:.2f}): it does not cover the region",
+            where="study.crs",
+            fix=fix,
+        )
+    if abs(scale - 1.0) > MAX_AREAL_DISTORTION:
+        raise CRSError(
+            f"analysis CRS {label} distorts areas by {100.0 * (scale - 1.0):+.1f} % at the "
+            f"region centre ({lon:.2f}, {lat:.2f}); areas are computed flat in it and would "
+            f"be wrong by that much (at most {100 * MAX_AREAL_DISTORTION:g} % is accepted)",
+            where="study.crs",
+            fix=fix,
+        )
 
 
 def _unit_is_metre(crs: CRS) -> bool:

@@ -121,3 +121,36 @@ def test_grid_is_immutable_and_hashable():
     with pytest.raises(AttributeError):
         g.shape = (1, 1)  # type: ignore[misc]
     assert {g: 1}[Grid.from_bounds((0, 0, 100, 100), 10, "EPSG:32649")] == 1
+
+
+def _lonlat_box(west: float, south: float, east: float, north: float) -> gpd.GeoSeries:
+    return gpd.GeoSeries([shapely.box(west, south, east, north)], crs="EPSG:4326")
+
+
+def test_web_mercator_is_refused_where_it_inflates_areas() -> None:
+    shaoguan = _lonlat_box(113.0, 24.3, 114.3, 25.3)  # ~24.8°N: areal scale 1/cos²φ ≈ 1.21
+    with pytest.raises(CRSError) as err:
+        Grid.from_region(shaoguan, 1000, "EPSG:3857")
+    message = str(err.value)
+    assert "EPSG:3857" in message and "+21." in message and "auto" in message
+    assert "\n" not in message and err.value.where == "study.crs"
+    # without a region (study check) only the units are validated
+    assert resolve_crs("EPSG:3857").to_epsg() == 3857
+    # near the equator Web Mercator is (almost) true to area: accepted
+    equator = _lonlat_box(9.5, -0.5, 10.5, 0.5)
+    assert Grid.from_region(equator, 1000, "EPSG:3857").crs.to_epsg() == 3857
+
+
+@pytest.mark.parametrize(
+    ("box", "crs", "epsg"),
+    [
+        ((113.0, 24.3, 114.3, 25.3), "auto", 32649),
+        ((116.0, 23.0, 118.0, 25.0), "EPSG:32650", 32650),
+        ((145.0, -38.0, 150.0, -33.0), "EPSG:3577", 3577),  # Australian Albers (equal area)
+        ((5.0, 47.0, 15.0, 53.0), "EPSG:3035", 3035),  # ETRS89-LAEA Europe (equal area)
+        # spans UTM zones 49 and 50 (the edge at 114°E): "auto" takes the centre's zone
+        ((111.0, 23.0, 117.0, 26.0), "auto", 32650),
+    ],
+)
+def test_true_to_area_crs_pass(box: tuple[float, ...], crs: str, epsg: int) -> None:
+    assert Grid.from_region(_lonlat_box(*box), 1000, crs).crs.to_epsg() == epsg

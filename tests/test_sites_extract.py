@@ -107,12 +107,17 @@ def test_sites_never_cover_excluded_or_low_pixels(
     assert not shapely.intersects_xy(union, x, y).any()
 
 
-def test_area_is_polygon_utm_area_and_size_rules(
+def test_area_is_pixel_area_and_size_rules(
     rough: tuple[xr.Dataset, gpd.GeoDataFrame],
 ) -> None:
     _, sites = rough
-    utm = sites.to_crs("EPSG:32649").area.to_numpy() / 1e6
-    np.testing.assert_allclose(sites["area_km2"].to_numpy(), utm, rtol=0.01)
+    area = sites["area_km2"].to_numpy()
+    pixels = area * 1e6 / GRID.pixel_area  # a whole number of 100 m pixels
+    np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-9)
+    # the simplified outline lies within the site's pixels: a little smaller, never larger
+    polygon = sites.to_crs("EPSG:32649").area.to_numpy() / 1e6
+    assert (polygon <= area + 1e-9).all()
+    np.testing.assert_allclose(polygon, area, rtol=0.03)
     assert (sites["area_km2"] >= SPEC.min_area_km2).all()
     assert (sites["area_km2"] <= SPEC.max_area_km2 + 1e-9).all()
     assert sites.geometry.is_valid.all()
@@ -293,6 +298,38 @@ def test_region_lonlat_and_numpy_equals_dask() -> None:
         lon, lat = to_ll.transform(site.geometry.centroid.x, site.geometry.centroid.y)
         assert (site["lon"], site["lat"]) == pytest.approx((lon, lat), abs=1e-9)
     assert set(lazy["region"]) == {"西", "东"}
+
+
+def test_l_shaped_site_area_is_its_pixel_area() -> None:
+    # 3 pixels of 0.01 km² in an L: the simplified outline cuts the inner corner (0.0275 km²)
+    a = np.zeros(GRID.shape)
+    a[2, 2] = a[3, 2] = a[3, 3] = 1.0
+    layers = {"a": a, "b": np.ones(GRID.shape), "slope": np.zeros(GRID.shape)}
+    p = _profile(SitesSpec(threshold=0.5, min_area_km2=0.03))
+    sites = extract_sites(evaluate(_stack(layers), p), p, GRID)
+    assert len(sites) == 1
+    assert sites["area_km2"].iloc[0] == pytest.approx(0.03, abs=1e-12)
+    assert sites.geometry.area.iloc[0] / 1e6 <= 0.03 + 1e-12
+    p4 = _profile(SitesSpec(threshold=0.5, min_area_km2=0.031))  # 4 pixels needed
+    assert len(extract_sites(evaluate(_stack(layers), p4), p4, GRID)) == 0
+
+
+def test_empty_table_has_the_dtypes_of_a_full_one() -> None:
+    zero = {"a": np.zeros(GRID.shape), "b": np.zeros(GRID.shape), "slope": np.zeros(GRID.shape)}
+    some = {**zero, "b": np.ones(GRID.shape)}
+    some["a"] = np.zeros(GRID.shape)
+    some["a"][10:20, 10:20] = 1.0
+    units = gpd.GeoDataFrame({"region": ["W"]}, geometry=[shapely.box(*GRID.bounds)], crs=CRS)
+    p = _profile()
+    wind = replace(
+        p, name="windfarm", sites=replace(SPEC, params={"capacity_density_mw_per_km2": 3.0})
+    )
+    for prof in (p, wind):
+        for regions in (None, units):
+            empty = extract_sites(evaluate(_stack(zero), prof), prof, GRID, regions=regions)
+            full = extract_sites(evaluate(_stack(some), prof), prof, GRID, regions=regions)
+            assert len(empty) == 0 and len(full) == 1
+            pd.testing.assert_series_equal(empty.dtypes, full.dtypes)
 
 
 def test_no_candidates_gives_an_empty_table() -> None:

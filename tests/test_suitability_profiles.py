@@ -323,6 +323,18 @@ def test_bad_profile_files(
         load_profile(path)
 
 
+@pytest.mark.parametrize("value", ["true", '"0.4"'])
+def test_a_weight_must_be_a_number(tmp_path: Path, value: str) -> None:
+    # float(True) == 1.0 and float("0.4") == 0.4: neither may pass as a weight
+    path = _copy(tmp_path, "carbon_sink", ("access = 0.4", f"access = {value}"))
+    with pytest.raises(
+        ConfigError, match=r"my_carbon_sink.toml: weights.access: expected a number"
+    ):
+        load_profile(path)
+    with pytest.raises(ConfigError, match=r"weights.grid: expected a number, got True"):
+        load_profile("solarfarm", {"weights": {"grid": True}})
+
+
 def test_missing_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(MissingFileError):
         load_profile(tmp_path / "nope.toml")
@@ -365,3 +377,13 @@ def test_cli_check_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
         main(["profiles", "show", "nope"])
     assert exit_info.value.code == 2
     assert "unknown profile 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["4.0", "true", "6"])
+def test_min_area_connectivity_is_the_integer_4_or_8(tmp_path: Path, value: str) -> None:
+    extra = f'[constraints.patch]\nkind = "min_area"\nmin_area_km2 = 0.5\nconnectivity = {value}\n'
+    path = _copy(tmp_path, "carbon_sink", ("[weights]", extra + "\n[weights]"))
+    with pytest.raises(ConfigError, match="connectivity must be 4 or 8"):
+        load_profile(path)
+    ok = _copy(tmp_path, "carbon_sink", ("[weights]", extra.replace(value, "4") + "\n[weights]"))
+    assert any(getattr(c, "connectivity", None) == 4 for c in load_profile(ok).constraints)

@@ -57,7 +57,8 @@ def run_options(f: F) -> F:
         ),
         click.option(
             "--perturbation",
-            type=click.FloatRange(0.0, 1.0, min_open=True),
+            # open at 1 too: perturb_weights needs p < 1 (at ±100 % a weight could drop to 0)
+            type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
             default=0.2,
             show_default=True,
             help="± share of each weight perturbed.",

@@ -10,8 +10,10 @@ Steps (memory: see :mod:`geotool.sites.candidates`):
    bisection of their pixel coordinates into compact parts of at most ``max_area_km2``
    (a disconnected part becomes one site per connected piece);
 3. polygons from the labels (``rasterio.features.shapes``), simplified by half a pixel and
-   intersected with the unsimplified outline — never beyond the site's own pixels; sites
-   whose polygon is smaller than ``min_area_km2`` are dropped;
+   intersected with the unsimplified outline — never beyond the site's own pixels; they are
+   for display and separation only: a site's ``area_km2`` is its pixel count times the pixel
+   area (the area every metric and the region totals use), so ``min_area_km2`` is a pixel
+   count test (step 2) and a site is never dropped because its outline was simplified;
 4. one pass over the score, memberships, per-criterion shortfalls and metric layers gives
    per-site pixel means (:func:`~geotool.sites.zonal.label_stats`);
 5. separation: by descending mean score, a site closer than ``min_separation_m`` (polygon to
@@ -30,7 +32,6 @@ import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 import xarray as xr
 
 from geotool.errors import ConfigError, InputError
@@ -38,6 +39,7 @@ from geotool.grid import Grid
 from geotool.sites.candidates import (
     candidate_bits,
     label_candidates,
+    label_counts,
     split_large,
     widen_for_split,
 )
@@ -160,9 +162,10 @@ def extract_sites(
     -------
     geopandas.GeoDataFrame
         In the grid CRS, sorted by rank: ``site_id``, ``rank``, ``score`` (mean), ``area_km2``
-        (polygon area), ``m_<criterion>`` (mean membership), ``limiting`` (criterion with the
-        largest mean shortfall share, or ``"none"``), ``region``, ``lon``, ``lat`` (centroid,
-        WGS 84) and the profile metrics.
+        (pixel count × pixel area; the simplified polygon is a little smaller),
+        ``m_<criterion>`` (mean membership), ``limiting`` (criterion with the largest mean
+        shortfall share, or ``"none"``), ``region``, ``lon``, ``lat`` (centroid, WGS 84) and
+        the profile metrics.
 
     Examples
     --------
@@ -201,7 +204,9 @@ def extract_sites(
     labels = widen_for_split(labels, n, max_px)
     n = split_large(labels, n, max_px, min_px)
     geoms = label_polygons(labels, n, grid.transform)
-    areas = shapely.area(geoms) / 1e6 if n else np.empty(0)
+    # pixel area, not the simplified polygon's (smaller by up to half a pixel along the edge)
+    counts = label_counts(labels, n + 1)[1 : n + 1]
+    areas = counts * (px_m2 / 1e6)
 
     criteria = [c.name for c in profile.criteria]
     layers: dict[str, tuple[xr.DataArray, Reduction]] = {"score": (score, "mean")}
@@ -215,7 +220,7 @@ def extract_sites(
     stats = label_stats(layers, labels, n)
     del labels
 
-    pos = np.flatnonzero((areas > 0) & (areas >= spec.min_area_km2 - 1e-12))
+    pos = np.flatnonzero(counts >= min_px)  # split_large already dropped the smaller ones
     mean_score = stats["score"].to_numpy()[pos]
     order = np.lexsort((pos, -areas[pos], -mean_score))
     keep = separate(geoms[pos], order, spec.min_separation_m)
@@ -224,7 +229,10 @@ def extract_sites(
     rows = stats.iloc[ranked].reset_index(drop=True)
     out = pd.DataFrame(
         {
-            "site_id": [f"{profile.name}-{r:03d}" for r in range(1, ranked.size + 1)],
+            # dtype=str: an empty list would otherwise make a float64 column (no sites found)
+            "site_id": pd.Series(
+                [f"{profile.name}-{r:03d}" for r in range(1, ranked.size + 1)], dtype=str
+            ),
             "rank": np.arange(1, ranked.size + 1, dtype=np.int64),
             "score": rows["score"].to_numpy(),
             "area_km2": areas[ranked],
@@ -238,7 +246,8 @@ def extract_sites(
         from geotool.regions import region_ids, regions_in_crs
 
         units = regions_in_crs(regions, grid.crs)
-        out["region"] = majority_region(kept, units, region_ids(regions, region_field))
+        ids = majority_region(kept, units, region_ids(regions, region_field))
+        out["region"] = pd.Series(ids, dtype=str)  # text ids (None: no unit), also when empty
     else:
         out["region"] = pd.Series([None] * len(out), dtype=object)
     out["lon"], out["lat"] = centroid_lonlat(kept, grid.crs)

@@ -372,7 +372,7 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
         conn = t.get("connectivity")
         if conn is None:
             conn = 8
-        if conn not in (4, 8) or isinstance(conn, bool):
+        if conn not in (4, 8) or not isinstance(conn, int) or isinstance(conn, bool):
             raise ConfigError(
                 f"connectivity must be 4 or 8, got {conn!r}", where=t.at("connectivity")
             )

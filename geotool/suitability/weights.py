@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -161,14 +162,14 @@ def normalise_weights(weights: Mapping[str, float], *, where: str = "weights") -
     >>> normalise_weights({"wind": 2, "grid": 1, "slope": 1})
     {'wind': 0.5, 'grid': 0.25, 'slope': 0.25}
     """
-    values = {}
+    values: dict[str, float] = {}
     for name, w in weights.items():
-        try:
-            v = float(w)
-        except (TypeError, ValueError) as exc:
+        # float(True) and float("2") would pass: a TOML boolean or string is a typo, not a weight
+        if isinstance(w, bool | np.bool_) or not isinstance(w, numbers.Real):
             raise ConfigError(
-                f"weight {w!r} is not a number", where=f"{where}.{name}", fix="give a number ≥ 0"
-            ) from exc
+                f"expected a number, got {w!r}", where=f"{where}.{name}", fix="give a number ≥ 0"
+            )
+        v = float(w)
         if not np.isfinite(v) or v < 0:
             raise ConfigError(
                 f"weight must be a finite number ≥ 0, got {w!r}",

@@ -129,13 +129,27 @@ def warp_to_web_mercator(path: Path, *, max_size: int, categorical: bool) -> War
     WarpedRaster
         float64 values with NaN for no data, and the Web Mercator transform.
     """
+    # open *and* read errors (a truncated or corrupt file opens fine and fails on its blocks)
     try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
+        return _warp(path, max_size=max_size, categorical=categorical)
+    except rasterio.errors.RasterioError as exc:
         raise UnreadableFileError(
-            f"cannot read raster ({exc})", where=str(path), fix="re-run the stage that wrote it"
+            f"cannot read raster ({_gdal_message(exc)})",
+            where=str(path),
+            fix="re-run the stage that wrote it",
         ) from exc
-    with src:
+
+
+def _gdal_message(exc: BaseException) -> str:
+    """One line: rasterio's message plus the GDAL error it wraps ("see previous exception")."""
+    parts = [str(exc).replace("See previous exception for details.", "").strip()]
+    if exc.__cause__ is not None and str(exc.__cause__) not in parts[0]:
+        parts.append(str(exc.__cause__))
+    return " ".join(" ".join(parts).split())
+
+
+def _warp(path: Path, *, max_size: int, categorical: bool) -> WarpedRaster:
+    with rasterio.open(path) as src:
         if src.crs is None:
             raise CRSError(
                 "raster has no CRS", where=str(path), fix="write it with a CRS (e.g. EPSG:32649)"
