@@ -297,7 +297,8 @@ def _site_vectors(study: Study, grid: Grid) -> dict[str, Any]:
     for name in ("demand_centres", "substations"):
         if name in study.layers:
             inp = study.layers[name]
-            out[name] = read_vector(inp.path, layer=inp.layer, crs=inp.crs).to_crs(grid.crs)
+            gdf = read_vector(inp.path, layer=inp.layer, crs=inp.crs, layer_key=name)
+            out[name] = gdf.to_crs(grid.crs)
     return out
 
 

@@ -36,7 +36,9 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
     Raises
     ------
     geotool.errors.GeometryError
-        The region file holds no polygons, or points/lines among them.
+        The region file holds no features, or points/lines among them.
+    geotool.errors.InputError
+        The region file holds several layers and ``region_layer`` names none.
     geotool.errors.ConfigError
         ``region_id`` names a field the file lacks.
     """
@@ -54,6 +56,12 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
         notes=notes,
         crs_key="region_crs",
     )
+    if not len(gdf):  # an empty file reads as empty (fine for a layer); a region needs units
+        raise GeometryError(
+            "the region file has no features",
+            where=str(study.region),
+            fix="use a file with the boundary polygons of the region units",
+        )
     kinds = shapely.get_type_id(gdf.geometry.values)
     other = ~np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
     if other.any():
@@ -179,6 +187,7 @@ def load_stack(
             bbox=reach_bounds(grid.bounds, reach),
             bbox_crs=grid.crs,
             notes=notes,
+            layer_key=name,
         )
         for req in reqs:
             sub = apply_filter(gdf, req.where, str(inp.path))
@@ -256,6 +265,7 @@ def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
                     bbox=reach_bounds(grid.bounds, spec.max_distance_m or DEFAULT_MAX_DISTANCE_M),
                     bbox_crs=grid.crs,
                     notes=notes,
+                    layer_key=name,
                 )
                 report["layers"][name] = {"features_in_reach": len(gdf)}
                 if len(gdf) == 0:

@@ -106,3 +106,35 @@ def test_mask_marks_lines_and_points():
     assert mask[int(r), int(c)] == 1
     r, _ = GRID.rowcol(x0 + 50, b + 5_050)
     assert mask[int(r), :100].sum() == 100
+
+
+def test_polygons_and_lines_nested_in_a_geometry_collection(tmp_path):
+    """A GeometryCollection holding a MultiPolygon and a LineString, read from a real file."""
+    x0, b, _, _ = GRID.bounds
+    squares = shapely.MultiPolygon(
+        [
+            shapely.box(x0 + 2_000, b + 2_000, x0 + 4_000, b + 4_000),
+            shapely.box(x0 + 10_000, b + 2_000, x0 + 12_000, b + 4_000),
+        ]
+    )
+    line = shapely.LineString([(x0 + 50, b + 8_050), (x0 + 9_950, b + 8_050)])  # a centre row
+    path = tmp_path / "gc.gpkg"
+    gc = shapely.GeometryCollection([squares, line])
+    gpd.GeoDataFrame({"name": ["gc"]}, geometry=[gc], crs=GRID.crs).to_file(path)
+    gdf = read_vector(path)
+    assert gdf.geom_type.iloc[0] == "GeometryCollection"
+    idx = build_index(gdf, GRID)
+    dist = distance_layer(idx, GRID, CAP, name="d", chunk=128).values
+    mask = mask_layer(idx, GRID, name="m", chunk=128).values
+    xs, ys = np.meshgrid(GRID.xs, GRID.ys)
+    inside = shapely.contains_xy(squares, xs, ys)
+    assert inside.sum() == 2 * 20 * 20
+    assert (dist[inside] == 0).all() and (mask[inside] == 1).all()
+    # the line: distance 0 along its row, 300 m three rows north, and masked
+    r, c = (int(v) for v in GRID.rowcol(x0 + 5_050, b + 8_050))
+    assert dist[r, c] == pytest.approx(0.0, abs=1e-3)
+    assert dist[r - 3, c] == pytest.approx(300.0, abs=1e-3)
+    assert mask[r, :100].sum() == 100
+    # between the squares, the distance is to the nearer square's edge: 2,950 m
+    r, c = (int(v) for v in GRID.rowcol(x0 + 7_050, b + 3_050))
+    assert dist[r, c] == pytest.approx(2_950.0, abs=1e-3)

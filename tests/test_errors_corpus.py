@@ -239,8 +239,10 @@ def negative_dem_in_feet(d: Path) -> None:  # a DEM whose values cannot be eleva
     write_tif(d / "dem.tif", np.full(SHAPE, 12_000, "float32"))
 
 
-def empty_geojson(d: Path) -> None:
-    write_json(d / "roads.geojson", {"type": "FeatureCollection", "features": []})
+def null_geometry_geojson(d: Path) -> None:
+    # an empty file is fine (nothing within reach); features that all lack a geometry are not
+    nulls = [{"type": "Feature", "properties": {"name": f"r{i}"}, "geometry": None} for i in (1, 2)]
+    write_json(d / "roads.geojson", {"type": "FeatureCollection", "features": nulls})
 
 
 def bare_array_not_features(d: Path) -> None:
@@ -353,7 +355,9 @@ CASES: dict[str, Case] = {
     ),
     "bad values found inside a dask task": Case(patch_between_samples, "valid range", RUN),
     # --- vector files and geometries
-    "empty GeoJSON": Case(empty_geojson, "roads.geojson: has no features", CHECK),
+    "GeoJSON without geometries": Case(
+        null_geometry_geojson, "roads.geojson: has no features with a geometry", CHECK
+    ),
     "bare-array GeoJSON of non-features": Case(
         bare_array_not_features, "not an array of GeoJSON", RUN
     ),

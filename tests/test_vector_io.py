@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -12,10 +14,14 @@ from geotool.errors import (
     ConfigError,
     CRSError,
     GeometryError,
+    InputError,
     MissingFileError,
     UnreadableFileError,
 )
 from geotool.io.vector import apply_filter, parse_filter, read_vector
+from geotool.stack import check_study, load_region, load_stack
+from geotool.study import load_study
+from geotool.suitability.parse import check_vector_layer
 
 
 def test_bare_feature_array_with_3d_coordinates(tmp_path):
@@ -121,3 +127,117 @@ def test_filters_are_parsed_not_evaluated():
     assert len(kept) == 1  # '500;220' is not a number: not silently kept
     with pytest.raises(ConfigError, match="lacks"):
         apply_filter(gdf, "kv > 1", "f")
+
+
+# ----------------------------------------------------------- multi-layer files, empty reads
+
+
+def _two_layer_gpkg(path):
+    """A GeoPackage whose first layer is not the roads (as planners' exports often are)."""
+    gpd.GeoDataFrame(
+        {"name": ["a", "b", "c"]},
+        geometry=[
+            shapely.Point(113.2, 24.2),
+            shapely.Point(113.3, 24.3),
+            shapely.Point(113.25, 24.25),
+        ],
+        crs="EPSG:4326",
+    ).to_file(path, layer="settlements")
+    gpd.GeoDataFrame(
+        {"highway": ["primary"]},
+        geometry=[shapely.LineString([(113.15, 24.15), (113.35, 24.35)])],
+        crs="EPSG:4326",
+    ).to_file(path, layer="roads")
+    return path
+
+
+def _study(tmp_path, layers: str, head: str = "bbox = [113.1, 24.1, 113.4, 24.4]"):
+    path = tmp_path / "study.toml"
+    path.write_text(f'[study]\nname = "t"\n{head}\nresolution = 500\n[layers]\n{layers}\n')
+    return load_study(path)
+
+
+def test_multi_layer_file_without_layer_is_refused_not_first_layer_read(tmp_path):
+    path = _two_layer_gpkg(tmp_path / "multi.gpkg")
+    with pytest.raises(InputError) as info:
+        read_vector(path)
+    msg = str(info.value)
+    assert "\n" not in msg and str(path) in msg
+    assert "settlements, roads" in msg and 'layer = "..."' in msg and "[layers]" in msg
+    # the layer named like the study's key is the one meant
+    roads = read_vector(path, layer_key="roads")
+    assert list(roads["highway"]) == ["primary"]
+    assert len(read_vector(path, layer="settlements")) == 3
+    with pytest.raises(InputError, match="settlements, roads"):
+        read_vector(path, layer_key="power_lines")
+    # a plain attribute table beside one spatial layer leaves no doubt
+    one = tmp_path / "one.gpkg"
+    gpd.read_file(path, layer="roads").to_file(one, layer="network")
+    pyogrio.write_dataframe(pd.DataFrame({"code": [1, 2]}), one, layer="lookup")
+    assert list(read_vector(one)["highway"]) == ["primary"]
+
+
+def test_multi_layer_file_in_a_study(tmp_path):
+    _two_layer_gpkg(tmp_path / "multi.gpkg")
+    problems, report = check_study(_study(tmp_path, 'roads = "multi.gpkg"'))
+    assert problems == [] and report["layers"]["roads"]["features_in_reach"] == 1
+    problems, _ = check_study(_study(tmp_path, 'power_lines = "multi.gpkg"'))
+    assert len(problems) == 1 and 'layer = "..."' in problems[0]
+    # a region file has no layer key: the message points at region_layer
+    study = _study(tmp_path, "", head='region = "multi.gpkg"')
+    with pytest.raises(InputError, match=r'region_layer = "\.\.\."` in \[study\]'):
+        load_region(study)
+
+
+def test_nothing_in_reach_or_empty_file_reads_empty(tmp_path):
+    far = tmp_path / "far.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["far"]}, geometry=[shapely.box(120, 30, 121, 31)], crs="EPSG:4326"
+    ).to_file(far)
+    gdf = read_vector(far, bbox=(113.1, 24.1, 113.4, 24.4), bbox_crs="EPSG:4326")
+    assert isinstance(gdf, gpd.GeoDataFrame) and len(gdf) == 0 and gdf.crs.to_epsg() == 4326
+    empty = tmp_path / "empty.gpkg"
+    gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326").to_file(empty)
+    assert len(read_vector(empty)) == 0
+    assert len(read_vector(empty, bbox=(113.1, 24.1, 113.4, 24.4), bbox_crs="EPSG:4326")) == 0
+    # features that all lack a geometry are still an error, with or without a bbox
+    nulls = tmp_path / "nulls.gpkg"
+    gpd.GeoDataFrame({"a": [1, 2]}, geometry=[None, None], crs="EPSG:4326").to_file(nulls)
+    for bbox in (None, (113.1, 24.1, 113.4, 24.4)):
+        with pytest.raises(GeometryError, match="no features with a geometry"):
+            read_vector(nulls, bbox=bbox, bbox_crs="EPSG:4326")
+
+
+def test_protected_areas_out_of_reach_are_cap_and_no_mask(tmp_path):
+    gpd.GeoDataFrame(
+        {"name": ["far"]}, geometry=[shapely.box(120, 30, 121, 31)], crs="EPSG:4326"
+    ).to_file(tmp_path / "pa.gpkg")
+    study = _study(tmp_path, 'protected_areas = "pa.gpkg"')
+    problems, report = check_study(study)
+    assert problems == [] and report["layers"]["protected_areas"]["features_in_reach"] == 0
+    assert any("no feature of protected_areas" in n for n in report["notes"])
+    ds = load_stack(study)
+    dist = ds["protected_areas_distance_m"]
+    assert float(dist.min()) == float(dist.max()) == dist.attrs["max_distance_m"]
+    assert float(ds["protected_areas_mask"].max()) == 0.0
+    # a region file with no features is still refused
+    gpd.GeoDataFrame({"n": []}, geometry=[], crs="EPSG:4326").to_file(tmp_path / "r.gpkg")
+    with pytest.raises(GeometryError, match="no features"):
+        load_region(_study(tmp_path, "", head='region = "r.gpkg"'))
+
+
+def test_filter_operator_typos_are_refused():
+    for text, meant in (
+        ("voltage_kv => 110", ">="),
+        ("voltage_kv >>= 3", ">="),
+        ("voltage_kv =< 3", "<="),
+        ("voltage_kv == = 3", "=="),
+        ("voltage_kv =! 3", "!="),
+    ):
+        with pytest.raises(ConfigError) as info:
+            parse_filter(text)
+        msg = str(info.value)
+        assert f"did you mean '{meant}'?" in msg and "voltage_kv" in msg and "\n" not in msg
+    assert parse_filter("name == '>x'") == ("name", "==", ">x")  # quoted text may start so
+    with pytest.raises(ConfigError, match=r"^p\.toml: grid where: .*did you mean '>='\?"):
+        check_vector_layer("power_lines", "voltage_kv => 110", "p.toml: grid")

@@ -53,6 +53,10 @@ def carbon(
     layers = [name for name in CARBON_LAYERS if name in study.layers]
     stack = load_stack(study, layers=layers, region=region, notes=notes)
     parcel_gdf = read_vector(parcels, notes=notes) if parcels is not None else None
+    if parcel_gdf is not None and parcel_gdf.empty:
+        raise InputError(
+            "holds no parcels", where=str(parcels), fix="give a file of parcel polygons"
+        )
     try:
         result = run_carbon(
             stack, region, parcel_gdf, config, region_id=REGION_ID_COLUMN, parcel_id=parcel_id

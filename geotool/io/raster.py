@@ -23,7 +23,9 @@ import rasterio
 import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from pyproj import CRS
+from affine import Affine
+from pyproj import CRS, Transformer
+from pyproj.enums import TransformDirection
 from rasterio._err import CPLE_BaseError
 from rasterio.enums import MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
@@ -56,6 +58,10 @@ class RasterSource:
 
     ``open_path`` is what GDAL opens (``NETCDF:"file.nc":var`` for a NetCDF variable);
     ``crs`` is the file's CRS or the one the study assigns to a file that lacks it.
+    ``bounds`` are (left, bottom, right, top) with left < right and bottom < top whatever the
+    pixel order (a south-up file's own bounds have bottom > top); ``res`` is positive.
+    ``scale`` and ``offset`` unpack the band's stored values (value = raw × scale + offset,
+    the GDAL/CF convention of packed int16 DEMs and NetCDF); ``nodata`` is a raw value.
     """
 
     path: Path
@@ -68,6 +74,8 @@ class RasterSource:
     res: tuple[float, float]
     shape: tuple[int, int]
     nodata: float | None
+    scale: float = 1.0
+    offset: float = 0.0
 
     @property
     def label(self) -> str:
@@ -106,14 +114,19 @@ def open_raster(
         with ds, warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             file_crs = ds.crs
-            bounds = (ds.bounds.left, ds.bounds.bottom, ds.bounds.right, ds.bounds.top)
-            res = (float(ds.res[0]), float(ds.res[1]))
+            # a south-up file (positive y pixel size) has bottom > top: GDAL's warper reads it
+            # as it is, only the extent checks need (min, max)
+            bounds = _normalised(ds.bounds)
+            res = (abs(float(ds.res[0])), abs(float(ds.res[1])))
             shape = (ds.height, ds.width)
             nodata = ds.nodata
             count = ds.count
             gcps = ds.gcps[0]
             transform = ds.transform
+            scale, offset = 1.0, 0.0
             if 1 <= band <= count:
+                scale = _or_default(ds.scales[band - 1], 1.0)
+                offset = _or_default(ds.offsets[band - 1], 0.0)
                 # the last pixel lives in the last block: a truncated file fails here
                 ds.read(band, window=rasterio.windows.Window(ds.width - 1, ds.height - 1, 1, 1))
     except (RasterioError, CPLE_BaseError) as exc:
@@ -179,7 +192,19 @@ def open_raster(
         res=res,
         shape=shape,
         nodata=None if nodata is None else float(nodata),
+        scale=scale,
+        offset=offset,
     )
+
+
+def _normalised(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) with left <= right and bottom <= top."""
+    left, bottom, right, top = (float(v) for v in bounds)
+    return (min(left, right), min(bottom, top), max(left, right), max(bottom, top))
+
+
+def _or_default(value: float | None, default: float) -> float:
+    return default if value is None else float(value)
 
 
 def _check_assigned_matches(file_crs: CRS, assigned: str, where: str) -> None:
@@ -233,27 +258,101 @@ def _check_crs_plausible(crs: CRS, bounds: tuple[float, float, float, float], wh
 
 
 def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
-    """Share of the grid's extent covered by the source (0..1); no overlap raises."""
-    if isinstance(src, Grid):
-        sb, scrs = src.bounds, src.crs
-    else:
-        sb, scrs = src.bounds, src.crs
-    try:
-        left, bottom, right, top = transform_bounds(scrs, grid.crs, *sb, densify_pts=21)
-    except Exception as exc:
-        raise CRSError(
-            f"cannot transform its extent to the analysis CRS ({_first_line(exc)})", where=where
-        ) from exc
-    g = grid.bounds
-    w = min(right, g[2]) - max(left, g[0])
-    h = min(top, g[3]) - max(bottom, g[1])
-    if w <= 0 or h <= 0 or not np.isfinite(w * h):
+    """Share of the grid's extent covered by the source (0..1); no overlap raises.
+
+    The grid's bounds are carried into the source CRS, never the other way: a global
+    lon/lat raster projected whole into a UTM zone gives meaningless bounds.
+    """
+    crs, bounds = src.crs, _normalised(src.bounds)
+    placed = grid_bounds_in_source(crs, bounds, grid, where)
+    if placed is None:
         raise ExtentError(
             "does not overlap the study region",
             where=where,
             fix="check the file covers the region (and that its CRS is right)",
         )
-    return float(min(1.0, (w * h) / ((g[2] - g[0]) * (g[3] - g[1]))))
+    box, shift = placed
+    share = _covered_share(crs, bounds, grid, box[0] if crs.is_geographic else None, shift)
+    if share > 0:
+        return share
+    # the source falls between the sample points: the share of the grid's box it covers
+    w = min(box[2], bounds[2]) - max(box[0], bounds[0])
+    h = min(box[3], bounds[3]) - max(box[1], bounds[1])
+    return float(min(1.0, (w * h) / ((box[2] - box[0]) * (box[3] - box[1]))))
+
+
+def grid_bounds_in_source(
+    crs: CRS, bounds: tuple[float, float, float, float], grid: Grid, where: str
+) -> tuple[tuple[float, float, float, float], float] | None:
+    """The grid's bounds in a source's CRS and longitude range, or None if they do not meet.
+
+    Returns ``(box, shift)``: ``box`` is (left, bottom, right, top) in the source CRS and
+    ``shift`` the degrees (0 or ±360) added to the grid's longitudes to bring them into the
+    source's longitude range (a 0..360 global file under a region west of Greenwich).
+    ``bounds`` are the source's normalised bounds.
+    """
+    try:
+        left, bottom, right, top = transform_bounds(grid.crs, crs, *grid.bounds, densify_pts=21)
+    except Exception as exc:
+        raise CRSError(
+            f"cannot transform the study region to its CRS ({_first_line(exc)})", where=where
+        ) from exc
+    if not np.isfinite([left, bottom, right, top]).all():
+        return None
+    shifts: tuple[float, ...] = (0.0,)
+    if crs.is_geographic:
+        if right < left:  # the grid crosses the antimeridian: make its longitudes continuous
+            right += 360.0
+        shifts = (0.0, 360.0, -360.0)
+    best: tuple[tuple[float, float, float, float], float] | None = None
+    best_area = 0.0
+    for shift in shifts:
+        w = min(right + shift, bounds[2]) - max(left + shift, bounds[0])
+        h = min(top, bounds[3]) - max(bottom, bounds[1])
+        if w > 0 and h > 0 and w * h > best_area:
+            best, best_area = ((left + shift, bottom, right + shift, top), shift), w * h
+    return best
+
+
+def source_lon_shift(src: RasterSource, grid: Grid) -> float:
+    """Degrees to add to the grid's longitudes to reach ``src``'s (0 unless the source is a
+    lon/lat raster reaching past ±180°, such as a 0..360 global file)."""
+    left, _, right, _ = src.bounds
+    if not src.crs.is_geographic or (left >= -180.0 and right <= 180.0):
+        return 0.0
+    placed = grid_bounds_in_source(src.crs, src.bounds, grid, src.label)
+    return 0.0 if placed is None else placed[1]
+
+
+COVERAGE_SAMPLES = 32
+"""Sample points per grid side used to measure the share of the grid a source covers."""
+
+
+def _covered_share(
+    crs: CRS,
+    bounds: tuple[float, float, float, float],
+    grid: Grid,
+    lon_from: float | None,
+    shift: float,
+) -> float:
+    """Share of a lattice of points over the grid that fall inside ``bounds`` (source CRS).
+
+    ``lon_from``: for a geographic source, longitudes are wrapped into ``lon_from`` + [0, 360)
+    (the grid's box in the source's longitude range).
+    """
+    n = COVERAGE_SAMPLES
+    gl, gb, gr, gt = grid.bounds
+    frac = (np.arange(n) + 0.5) / n
+    xs, ys = np.meshgrid(gl + frac * (gr - gl), gb + frac * (gt - gb))
+    try:
+        x, y = Transformer.from_crs(grid.crs, crs, always_xy=True).transform(xs, ys)
+    except Exception:
+        return 0.0
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    if lon_from is not None:
+        x = lon_from + np.mod(x + shift - lon_from, 360.0)
+    inside = (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+    return float(inside.mean())
 
 
 def choose_resampling(spec: LayerSpec, src: RasterSource, grid: Grid) -> Resampling:
@@ -270,10 +369,27 @@ def choose_resampling(spec: LayerSpec, src: RasterSource, grid: Grid) -> Resampl
 
 
 def _res_in_grid_units(src: RasterSource, grid: Grid) -> float:
+    """Source pixel size in grid units, measured at the grid's centre.
+
+    One source pixel placed at the grid's centre is carried into the grid CRS (never the
+    source's whole extent: a global raster has no meaningful extent in a UTM zone).
+    """
+    xres, yres = abs(src.res[0]), abs(src.res[1])
     if src.crs == grid.crs:
-        return min(src.res)
-    left, bottom, right, top = transform_bounds(src.crs, grid.crs, *src.bounds, densify_pts=21)
-    return min((right - left) / src.shape[1], (top - bottom) / src.shape[0])
+        return min(xres, yres)
+    gl, gb, gr, gt = grid.bounds
+    try:
+        to_src = Transformer.from_crs(grid.crs, src.crs, always_xy=True)
+        cx, cy = to_src.transform((gl + gr) / 2.0, (gb + gt) / 2.0)
+        px = np.array([cx - xres / 2, cx + xres / 2, cx, cx])
+        py = np.array([cy, cy, cy - yres / 2, cy + yres / 2])
+        gx, gy = to_src.transform(px, py, direction=TransformDirection.INVERSE)
+    except Exception:  # cannot measure it: treat the source as not finer (bilinear/nearest)
+        return float(grid.res)
+    dx = float(np.hypot(gx[1] - gx[0], gy[1] - gy[0]))
+    dy = float(np.hypot(gx[3] - gx[2], gy[3] - gy[2]))
+    size = min(dx, dy)
+    return size if np.isfinite(size) and size > 0 else float(grid.res)
 
 
 def _nodata_codes(spec: LayerSpec, src: RasterSource) -> tuple[float, ...]:
@@ -293,6 +409,8 @@ def clean_values(
 ) -> np.ndarray:
     """No-data codes → NaN, units converted, then the catalog's range/classes checked.
 
+    ``values`` are the band's stored (raw) values: no-data codes are matched on them, then
+    they are unpacked with the band's scale and offset (value = raw × scale + offset).
     Works in place on a float32 array when ``copy`` is False.
     """
     out = values.astype("float32", copy=copy)
@@ -306,6 +424,8 @@ def clean_values(
         if hit.any():  # a masked store costs ~10 plain passes even when nothing is hit
             np.putmask(out, hit, np.float32(np.nan))
     factor, offset = spec.conversion(src.units)
+    # unpack, then convert units, in one multiply-add: (raw × s + o) × f + u
+    factor, offset = src.scale * factor, src.offset * factor + offset
     if factor != 1.0 or offset != 0.0:
         out *= np.float32(factor)
         out += np.float32(offset)
@@ -467,6 +587,10 @@ def _warp_from(
     }
     if src.assigned_crs:
         vrt_kwargs["src_crs"] = src.crs
+    shift = source_lon_shift(src, grid)
+    if shift:
+        # GDAL's warper maps the grid to longitudes in -180..180: move a 0..360 source there
+        vrt_kwargs["src_transform"] = Affine.translation(-shift, 0.0) @ ds.transform
     if src_nodata is not None:
         vrt_kwargs["src_nodata"] = src_nodata
     with _read_env(), WarpedVRT(ds, **vrt_kwargs) as vrt:
@@ -541,9 +665,11 @@ def same_grid_window(
 ) -> rasterio.windows.Window | None:
     """The window of ``ds`` whose pixels are exactly ``grid``'s, or None.
 
-    Same CRS, same north-up pixel size, a whole-pixel offset, inside the source and no mask
-    band or alpha (which only the warper honours): then a plain windowed read gives what the
-    warper would, at the cost of decompressing the tiles alone.
+    Same CRS, same north-up pixel size (never a south-up source, whose ``e`` is positive),
+    a whole-pixel offset, inside the source and no mask band or alpha (which only the warper
+    honours): then a plain windowed read gives what the warper would, at the cost of
+    decompressing the tiles alone. Scale and offset are applied after the read, as after a
+    warp (:func:`clean_values`).
     """
     t, g = ds.transform, grid.transform
     if src.crs != grid.crs or t.b != 0 or t.d != 0 or g.b != 0 or g.d != 0:

@@ -113,14 +113,14 @@ class FeatureIndex:
 def build_index(gdf: gpd.GeoDataFrame, grid: Grid, spacing: float | None = None) -> FeatureIndex:
     """Prepare ``gdf`` (any CRS) for :func:`distance_layer` and :func:`mask_layer` on ``grid``."""
     geoms = gdf.to_crs(grid.crs).geometry.values if len(gdf) else np.array([], dtype=object)
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = _simple_parts(np.asarray(geoms, dtype=object))
     is_poly = shapely.get_type_id(parts) == 3
     polygons, others = parts[is_poly], parts[~is_poly]
     s = float(spacing if spacing is not None else grid.res / 3.0)
 
     segs_a, segs_b = [], []
     rings = shapely.get_rings(polygons) if len(polygons) else np.array([], dtype=object)
-    lines = others[shapely.get_type_id(others) == 1] if len(others) else others
+    lines = others[np.isin(shapely.get_type_id(others), (1, 2))] if len(others) else others
     for chains in (rings, lines):
         if len(chains):
             coords, idx = shapely.get_coordinates(chains, return_index=True)
@@ -146,6 +146,16 @@ def build_index(gdf: gpd.GeoDataFrame, grid: Grid, spacing: float | None = None)
         poly_tree=shapely.STRtree(polygons),
         other_tree=shapely.STRtree(others),
     )
+
+
+def _simple_parts(geoms: np.ndarray) -> np.ndarray:
+    """Points, lines and polygons of ``geoms``, with multi-parts and (nested) collections
+    flattened — ``get_parts`` takes off one level only, so a MultiPolygon inside a
+    GeometryCollection needs a second pass — and empty parts dropped."""
+    parts = shapely.get_parts(geoms)
+    while len(parts) and np.isin(shapely.get_type_id(parts), (4, 5, 6, 7)).any():
+        parts = shapely.get_parts(parts)
+    return parts[~shapely.is_empty(parts)] if len(parts) else parts
 
 
 def _densify(a: np.ndarray, b: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -31,13 +31,17 @@ import rasterio
 import rasterio.windows
 from rasterio._err import CPLE_BaseError
 from rasterio.errors import RasterioError
-from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from geotool.catalog import LayerSpec
 from geotool.errors import UnreadableFileError, ValueRangeError
 from geotool.grid import Grid
-from geotool.io.raster import GDAL_CACHE_BYTES, RasterSource, clean_values
+from geotool.io.raster import (
+    GDAL_CACHE_BYTES,
+    RasterSource,
+    clean_values,
+    grid_bounds_in_source,
+)
 
 PREFLIGHT_SAMPLES = 8
 """Sample windows per side read by :func:`preflight_values`."""
@@ -61,12 +65,21 @@ def _reading(src: RasterSource) -> Iterator[rasterio.io.DatasetReader]:
 
 
 def region_window(ds: rasterio.io.DatasetReader, src: RasterSource, grid: Grid | None) -> Window:
-    """The source pixels that cover ``grid`` (one pixel of margin for resampling)."""
+    """The source pixels that cover ``grid`` (one pixel of margin for resampling).
+
+    The grid's bounds are carried into the source CRS and longitude range (a 0..360 global
+    file under a region west of Greenwich), and a south-up source is read the same way.
+    """
     full = Window(0, 0, ds.width, ds.height)
     if grid is None:
         return full
     try:
-        left, bottom, right, top = transform_bounds(grid.crs, src.crs, *grid.bounds, densify_pts=21)
+        placed = grid_bounds_in_source(src.crs, src.bounds, grid, src.label)
+        if placed is None:
+            return full
+        (left, bottom, right, top), _ = placed
+        if ds.transform.e > 0:  # south-up: rows grow northwards
+            bottom, top = top, bottom
         win = rasterio.windows.from_bounds(left, bottom, right, top, transform=ds.transform)
         win = Window(win.col_off - 1, win.row_off - 1, win.width + 2, win.height + 2)
         win = win.round_offsets(op="floor").round_lengths(op="ceil")

@@ -26,6 +26,8 @@ from geotool.errors import (
     CRSError,
     CRSMismatchError,
     GeometryError,
+    GeotoolError,
+    InputError,
     MissingFileError,
     UnreadableFileError,
 )
@@ -42,11 +44,17 @@ def read_vector(
     bbox_crs: Any = None,
     notes: list[str] | None = None,
     crs_key: str = "crs",
+    layer_key: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with valid, non-empty, 2-D geometries.
 
+    A file without features, or without any within ``bbox``, reads as an empty GeoDataFrame
+    (no protected area near the region is normal: distances are then the cap everywhere).
+
     Parameters
     ----------
+    layer
+        The layer to read from a multi-layer file (GeoPackage, ...).
     crs
         CRS to assign when the file has none (GeoJSON is WGS 84 by RFC 7946 and needs none).
     bbox, bbox_crs
@@ -56,16 +64,21 @@ def read_vector(
     crs_key
         The study key that states this file's CRS: ``crs`` of a [layers] entry, or
         ``region_crs`` of [study] (named in messages).
+    layer_key
+        The study's [layers] key this file is bound to (e.g. ``"roads"``): when ``layer`` is not
+        given and the file holds several layers, the layer of exactly that name is read.
 
     Raises
     ------
     geotool.errors.MissingFileError, geotool.errors.UnreadableFileError
         A missing, unsupported, corrupt or truncated file.
+    geotool.errors.InputError
+        A file of several layers, none named (``ConfigError``: a named layer it lacks).
     geotool.errors.CRSError
         No CRS and none assigned, a CRS contradicting the coordinates, or an assigned
         ``crs`` that differs from the file's own (``CRSMismatchError``).
     geotool.errors.GeometryError
-        No feature with a geometry.
+        Features, but none with a geometry.
 
     Examples
     --------
@@ -91,8 +104,8 @@ def read_vector(
             elif suffix in {".geojson", ".json"} and _is_bare_array(path):
                 gdf = _read_feature_array(path)
             else:
-                gdf = _read_ogr(path, layer, bbox, bbox_crs)
-    except (MissingFileError, UnreadableFileError, ConfigError):
+                gdf = _read_ogr(path, layer, bbox, bbox_crs, layer_key, crs_key)
+    except GeotoolError:
         raise
     except Exception as exc:
         raise UnreadableFileError(
@@ -161,16 +174,29 @@ def _read_feature_array(path: Path) -> gpd.GeoDataFrame:
 
 
 def _read_ogr(
-    path: Path, layer: str | None, bbox: tuple[float, float, float, float] | None, bbox_crs: Any
+    path: Path,
+    layer: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    bbox_crs: Any,
+    layer_key: str | None,
+    crs_key: str,
 ) -> gpd.GeoDataFrame:
     import pyogrio
 
+    listed = pyogrio.list_layers(path)
+    layers = [str(name) for name, _ in listed]
     if layer is not None:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
         if layer not in layers:
             raise ConfigError(
                 f"has no layer {layer!r}", where=str(path), fix=f"layers in it: {layers}"
             )
+    else:
+        spatial = [str(name) for name, kind in listed if kind is not None]  # not plain tables
+        if len(spatial) > 1:
+            # GDAL would silently read the first layer, which is rarely the one meant
+            layer = _pick_layer(path, spatial, layer_key, crs_key)
+        elif spatial and len(layers) > 1:
+            layer = spatial[0]
     kwargs: dict[str, Any] = {"layer": layer}
     if bbox is not None:
         info = pyogrio.read_info(path, layer=layer)
@@ -179,7 +205,36 @@ def _read_ogr(
             kwargs["bbox"] = _bbox_in(bbox, bbox_crs, CRS.from_user_input(file_crs))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return gpd.read_file(path, engine="pyogrio", **kwargs)
+        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+        if len(gdf) == 0 and "bbox" in kwargs:
+            # Nothing in reach is normal, but a spatial filter also drops features without a
+            # geometry: a file of only those must still fail in clean_geometries. Its extent
+            # is then unknown; reading it whole is cheap (such files are rare).
+            info = pyogrio.read_info(
+                path, layer=layer, force_feature_count=True, force_total_bounds=True
+            )
+            bounds = info.get("total_bounds")
+            if info.get("features") and (bounds is None or not np.all(np.isfinite(bounds))):
+                gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
+        return gdf
+
+
+def _pick_layer(path: Path, layers: list[str], layer_key: str | None, crs_key: str) -> str:
+    """The layer of a multi-layer file named like the study key, or an error listing them."""
+    if layer_key is not None and layer_key in layers:
+        return layer_key
+    if crs_key == "region_crs":
+        fix = 'set `region_layer = "..."` in [study] to the layer of region units'
+    else:
+        example = f'{layer_key} = {{ path = "{path.name}", layer = "{layers[0]}" }}'
+        fix = 'set `layer = "..."` in its [layers] entry' + (
+            f", e.g. {example}" if layer_key else ""
+        )
+    raise InputError(
+        f"holds {len(layers)} layers ({', '.join(layers)}) and none is named",
+        where=str(path),
+        fix=fix,
+    )
 
 
 def _bbox_in(
@@ -247,7 +302,7 @@ def clean_geometries(
     """Drop empty geometries, flatten 3-D, repair invalid ones (and say so)."""
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.all():
+    if len(geoms) and missing.all():  # no features at all is fine: nothing within reach
         raise GeometryError(
             "has no features with a geometry", where=where, fix="check the file has features"
         )
@@ -320,6 +375,15 @@ def parse_filter(where: str) -> tuple[str, str, Any]:
             fix="write `field op value`, op one of == != < <= > >= in",
         )
     field, op, text = m.group("field"), m.group("op"), m.group("value")
+    if text[0] in _OP_CHARS:  # `=> 110`, `>>= 3`: a mistyped operator, not a value
+        typed = op + text[: len(text) - len(text.lstrip(_OP_CHARS + " "))].replace(" ", "")
+        raise ConfigError(
+            f"cannot parse {where!r}: {typed!r} is not an operator; did you mean "
+            f"{_meant_op(typed)!r}?",
+            where="where",
+            fix=f"write `{field} op value`, op one of == != < <= > >= in (quote text that "
+            "starts with one of < > = !)",
+        )
     op = "==" if op == "=" else op
     if op == "in":
         inner = text.strip()
@@ -328,6 +392,20 @@ def parse_filter(where: str) -> tuple[str, str, Any]:
         items = [_literal(t) for t in inner[1:-1].split(",") if t.strip()]
         return field, op, items
     return field, op, _literal(text)
+
+
+_OP_CHARS = "<>=!"
+
+
+def _meant_op(typed: str) -> str:
+    """The comparison a mistyped operator (``=>``, ``>>=``, ``=<``, ``<>``) most likely means."""
+    chars = set(typed)
+    if "!" in chars or {"<", ">"} <= chars:
+        return "!="
+    for sign in "<>":
+        if sign in chars:
+            return sign + "=" if "=" in chars else sign
+    return "=="
 
 
 def _literal(text: str) -> Any:

@@ -369,10 +369,11 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
         area = t.number("min_area_km2", required=True)
         if area <= 0:
             raise ConfigError(f"min_area_km2 must be > 0, got {area}", where=t.at("min_area_km2"))
-        conn = t.get("connectivity")
+        conn: Any = t.get("connectivity")
         if conn is None:
             conn = 8
-        if conn not in (4, 8) or not isinstance(conn, int) or isinstance(conn, bool):
+        whole = type(conn) is int  # not 4.0, not true
+        if not whole or conn not in (4, 8):
             raise ConfigError(
                 f"connectivity must be 4 or 8, got {conn!r}", where=t.at("connectivity")
             )
