@@ -84,7 +84,7 @@ def run_study(
             where=f"{study.path}: profiles.{unknown_overrides[0]}",
             fix=f"built-ins: {', '.join(BUILTIN_PROFILES)}; or pass --profile PATH",
         )
-    profiles = [load_profile(n, study.profiles.get(Path(n).stem)) for n in names]
+    profiles, sources = _load_profiles(study, names, load_profile)
     result.profiles = [p.name for p in profiles]
     config = _resource_config(study, ResourceConfig, profiles)  # before any file is read
 
@@ -112,10 +112,11 @@ def run_study(
         del stack, derived  # their graphs hold the feature indexes (hundreds of MB at scale)
 
     codes: dict[str, dict[int, str]] = {}
+    inside = region_mask(region, grid, study.chunk)
     for profile in profiles:
         say(f"scoring {profile.name}")
         with outdir.stage(f"score:{profile.name}"), bars.stage(f"score {profile.name}"):
-            ev = evaluate(full, profile)
+            ev = clip_to_region(evaluate(full, profile), inside)
             outputs = [
                 RasterOutput(
                     ev["score"],
@@ -137,12 +138,15 @@ def run_study(
             if options.sensitivity > 0:
                 outputs.append(
                     RasterOutput(
-                        stability(
-                            full,
-                            profile,
-                            options.sensitivity,
-                            perturbation=options.perturbation,
-                            seed=options.seed,
+                        _where(
+                            stability(
+                                full,
+                                profile,
+                                options.sensitivity,
+                                perturbation=options.perturbation,
+                                seed=options.seed,
+                            ),
+                            inside,
                         ),
                         outdir.path(f"stability_{profile.name}.tif"),
                         tags={"profile": profile.name, "draws": options.sensitivity},
@@ -164,11 +168,89 @@ def run_study(
 
     _clean_work(outdir)
     result.manifest = {
+        "profile_sources": sources,
         "limiting_codes": codes,
         "resources": _asdict(config),
         "stack": {"computed": keep, "skipped_unused": skipped},
     }
     return result
+
+
+def _load_profiles(
+    study: Study, names: Sequence[str], load_profile: Callable[..., Any]
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The run's profiles with the study's ``[profiles.<name>]`` overrides, and for the
+    manifest where each came from (built-in, or the file with its checksum) and the
+    overrides applied. Overrides are found by the profile's name (a user copy of a
+    built-in keeps its ``name``), else by the file's stem; two profiles of one name are an
+    error (their outputs would overwrite each other)."""
+    from geotool.io.outputs import file_record
+    from geotool.profiles import is_path_like
+
+    profiles: list[Any] = []
+    sources: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for n in names:
+        plain = load_profile(n)
+        key = plain.name if plain.name in study.profiles else Path(n).stem
+        overrides = study.profiles.get(key)
+        profile = load_profile(n, overrides) if overrides else plain
+        if profile.name in seen:
+            raise ConfigError(
+                f"profiles {seen[profile.name]!r} and {n!r} are both named {profile.name!r}: "
+                "their outputs would overwrite each other",
+                where=f"--profile {n}",
+                fix='give the copy its own name = "..." in its file',
+            )
+        seen[profile.name] = n
+        if is_path_like(n):
+            record = {"name": profile.name, "source": "file", **file_record(Path(n).resolve())}
+        else:
+            record = {"name": profile.name, "source": "built-in"}
+        record["overrides"] = f"[profiles.{key}]" if overrides else None
+        profiles.append(profile)
+        sources.append(record)
+    return profiles, sources
+
+
+def region_mask(region: Any, grid: Grid, chunk: int) -> Any:
+    """Lazy bool dask array on ``grid``: pixel centre inside a region unit's polygon. The grid
+    is the region's bounding box: without this mask, pixels of the box outside every unit
+    (a neighbouring prefecture) would be scored, ranked and turned into sites."""
+    from geotool.io.rasterize import build_index, mask_layer
+
+    index = build_index(region.to_crs(grid.crs), grid)
+    return mask_layer(index, grid, name="in_region", chunk=chunk).data > 0
+
+
+def _where(arr: xr.DataArray, keep: Any, fill: Any = float("nan")) -> xr.DataArray:
+    """``arr`` with ``fill`` where ``keep`` is False (on the dask arrays: no coordinate
+    alignment between the read-back stack and the mask)."""
+    import dask.array as da
+    import numpy as np
+
+    data = arr.data if isinstance(arr.data, da.Array) else da.asarray(arr.data)
+    keep = keep.rechunk(data.chunks)
+    out = da.where(keep, data, np.asarray(fill, dtype=data.dtype))
+    return arr.copy(data=out.astype(data.dtype))
+
+
+def clip_to_region(ev: xr.Dataset, inside: Any) -> xr.Dataset:
+    """An evaluation with every pixel outside the region units blank: score and memberships
+    NaN, not excluded, limiting ``LIMITING_NODATA`` (no data to score)."""
+    import numpy as np
+
+    from geotool.suitability.evaluate import LIMITING_NODATA
+
+    out = ev.copy()
+    for name in map(str, ev.data_vars):
+        if name == "limiting":
+            out[name] = _where(ev[name], inside, np.int16(LIMITING_NODATA))
+        elif name == "excluded":
+            out[name] = _where(ev[name], inside, False)
+        else:
+            out[name] = _where(ev[name], inside)
+    return out
 
 
 SITE_LOOKUPS = ("demand_centres_distance_m", "green_energy_gwh_per_yr_within_radius")
@@ -228,10 +310,12 @@ def site_options(study: Study) -> Any:
 
 def _resource_config(study: Study, cls: Any, profiles: Sequence[Any] = ()) -> Any:
     """``[resources]`` of the study, with the windfarm profiles' turbine and hub height
-    (:func:`geotool.sites.params.wind_machine`)."""
-    from geotool.sites.params import wind_machine
+    (:func:`geotool.sites.params.wind_machine`) and the geothermal profiles' well depth
+    (:func:`geotool.sites.params.geothermal_depth`)."""
+    from geotool.sites.params import geothermal_depth, wind_machine
 
     resources = wind_machine(study.resources, profiles, str(study.path))
+    resources = geothermal_depth(resources, profiles, str(study.path))
     try:
         return cls.from_dict(resources)
     except GeotoolError as exc:

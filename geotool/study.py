@@ -428,7 +428,17 @@ def _validate_tables(
 
     for name, overrides in profiles.items():
         if name not in BUILTIN_PROFILES:
-            continue  # a profile given by path on the command line; checked when it is loaded
+            # a profile given by path on the command line (checked when it is loaded), unless
+            # the name is a near miss of a built-in: [profiles.windfrm] would be ignored
+            close = difflib.get_close_matches(name, BUILTIN_PROFILES, n=1, cutoff=0.85)
+            if close:
+                raise UnknownNameError(
+                    f"[profiles.{name}] is not a built-in profile",
+                    where=f"{where}: profiles.{name}",
+                    fix=f"did you mean [profiles.{close[0]}]? (a profile file of that name "
+                    "needs another name)",
+                )
+            continue
         from geotool.suitability.profile import load_profile
 
         try:

@@ -140,6 +140,51 @@ def wind_machine(
     return out
 
 
+def geothermal_depth(
+    resources: Mapping[str, Any], profiles: Sequence[Profile], where: str
+) -> dict[str, Any]:
+    """``[resources]`` with ``geothermal_depth_m`` set to the geothermal profiles'
+    ``[sites] target_depth_m``, so the ``temperature_at_depth`` layer a profile scores is the
+    rock temperature at the depth its sites are credited with (one well depth per study, as
+    one hub height). A study and a profile, or two profiles, at different depths are a
+    :class:`ConfigError` naming both.
+
+    >>> from geotool.suitability import load_profile
+    >>> geo = load_profile("geothermal_heat", {"sites": {"target_depth_m": 1500.0}})
+    >>> geothermal_depth({}, [geo], "study.toml")
+    {'geothermal_depth_m': 1500.0}
+    """
+    out = dict(resources)
+    depth: tuple[float, str] | None = None
+    if "geothermal_depth_m" in resources:
+        source = f"{where}: [resources] geothermal_depth_m"
+        depth = (
+            _machine_value("geothermal_depth_m", resources["geothermal_depth_m"], source),
+            source,
+        )
+    for profile in profiles:
+        if (
+            metric_kind(profile) != "geothermal_heat"
+            or "target_depth_m" not in profile.sites.params
+        ):
+            continue
+        source = f"profile {profile.name}: [sites] target_depth_m"
+        value = _machine_value("target_depth_m", profile.sites.params["target_depth_m"], source)
+        if depth is None:
+            depth = (value, source)
+        elif value != depth[0]:
+            raise ConfigError(
+                f"{source} = {value:g} m but {depth[1]} = {depth[0]:g} m: the temperature at "
+                "depth the profile scores is derived once per study",
+                where=source,
+                fix="give both the same depth (e.g. [profiles.geothermal_heat.sites] "
+                "target_depth_m), or run the profiles in separate studies",
+            )
+    if depth is not None:
+        out["geothermal_depth_m"] = depth[0]
+    return out
+
+
 def _machine_value(key: str, value: Any, where: str) -> Any:
     try:
         if key == "turbine":

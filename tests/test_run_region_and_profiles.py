@@ -1,0 +1,103 @@
+"""``geotool run`` scores only the region units (not the rest of their bounding box), applies
+``[profiles.<name>]`` overrides to a user copy that keeps the built-in's name, refuses two
+profiles of one name and a near-miss override table, records where each profile came from,
+and derives the temperature at depth at the geothermal profile's well depth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+
+from geotool.cli import main
+from geotool.demo import build_demo
+from geotool.errors import ConfigError, UnknownNameError
+from geotool.profiles import read_profile_source
+from geotool.resources.config import ResourceConfig
+from geotool.runner import _load_profiles, _resource_config
+from geotool.study import load_study
+from geotool.suitability import load_profile
+
+# a triangular county (WGS 84): half of its bounding box lies outside it
+TRIANGLE = shapely.Polygon([(113.40, 24.70), (113.80, 24.70), (113.40, 25.05)])
+
+
+@pytest.fixture(scope="module")
+def triangle_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("triangle")
+    gpd.GeoDataFrame({"name": ["Tri"]}, geometry=[TRIANGLE], crs=4326).to_file(
+        folder / "tri.geojson", driver="GeoJSON"
+    )
+    study = build_demo(folder / "inputs", region_file=folder / "tri.geojson")
+    out = folder / "out"
+    args = ["run", str(study), "--out", str(out), "--no-map", "--no-carbon", "--quiet"]
+    main([*args, "--profile", "solarfarm"])
+    return out
+
+
+def test_only_pixels_inside_the_region_are_scored(triangle_run: Path) -> None:
+    with rasterio.open(triangle_run / "score_solarfarm.tif") as ds:
+        score = ds.read(1)
+        rows, cols = np.mgrid[0 : ds.height, 0 : ds.width]
+        xs, ys = rasterio.transform.xy(ds.transform, rows.ravel(), cols.ravel())
+        crs = ds.crs
+    tri = gpd.GeoSeries([TRIANGLE], crs=4326).to_crs(crs).iloc[0]
+    inside = shapely.contains_xy(tri, np.asarray(xs), np.asarray(ys)).reshape(score.shape)
+    assert inside.mean() == pytest.approx(0.5, abs=0.1)  # the box is twice the triangle
+    assert np.isnan(score[~inside]).all()
+    assert np.isfinite(score[inside]).sum() > 100  # solarfarm excludes forest: a few % remain
+    sites = gpd.read_file(triangle_run / "sites_solarfarm.gpkg")
+    assert len(sites) > 0 and (sites["region"] == "Tri").all()
+    assert sites.to_crs(crs).within(tri.buffer(1.0)).all()
+
+
+def test_manifest_says_where_each_profile_came_from(triangle_run: Path) -> None:
+    m = json.loads((triangle_run / "manifest.json").read_text())
+    assert m["profile_sources"] == [{"name": "solarfarm", "source": "built-in", "overrides": None}]
+
+
+def _study(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "study.toml"
+    path.write_text(
+        '[study]\nname = "t"\nbbox = [113.4, 24.7, 113.6, 24.9]\nresolution = 500\n'
+        f"\n[layers]\n{extra}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_overrides_reach_a_user_copy_that_keeps_the_builtin_name(tmp_path: Path) -> None:
+    _, text, _ = read_profile_source("windfarm")
+    copy = tmp_path / "my_wind.toml"
+    copy.write_text(text, encoding="utf-8")  # name = "windfarm" inside
+    study = load_study(
+        _study(tmp_path, "\n[profiles.windfarm.constraints.settlements]\nbuffer_m = 3000.0\n")
+    )
+    profiles, sources = _load_profiles(study, [str(copy)], load_profile)
+    buffers = {c.name: getattr(c, "buffer_m", None) for c in profiles[0].constraints}
+    assert buffers["settlements"] == 3000.0
+    assert sources[0]["source"] == "file" and len(sources[0]["sha256"]) == 64
+    assert sources[0]["overrides"] == "[profiles.windfarm]"
+    with pytest.raises(ConfigError, match="both named 'windfarm'"):
+        _load_profiles(study, ["windfarm", str(copy)], load_profile)
+
+
+def test_a_near_miss_override_table_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match=r"did you mean \[profiles.windfarm\]"):
+        load_study(_study(tmp_path, "\n[profiles.windfrm.weights]\nwind = 0.5\n"))
+    # a user profile of its own name is fine
+    load_study(_study(tmp_path, "\n[profiles.my_quarry.weights]\nslope = 0.5\n"))
+
+
+def test_temperature_at_depth_is_derived_at_the_profile_well_depth(tmp_path: Path) -> None:
+    geo = load_profile("geothermal_heat", {"sites": {"target_depth_m": 1500.0}})
+    study = load_study(_study(tmp_path, ""))
+    assert _resource_config(study, ResourceConfig, [geo]).geothermal_depth_m == 1500.0
+    deep = load_study(_study(tmp_path, "\n[resources]\ngeothermal_depth_m = 3500.0\n"))
+    with pytest.raises(ConfigError, match="target_depth_m = 1500 m but"):
+        _resource_config(deep, ResourceConfig, [geo])
