@@ -9,8 +9,9 @@ a county counts half. Columns of :func:`summarise_regions`:
 - ``eligible_km2`` / ``excluded_km2`` — coverage-weighted area of pixels with a score / removed
   by a constraint; ``score_mean`` (coverage-weighted) and ``score_max`` of eligible pixels;
 - ``sites``, ``site_area_km2`` and the site metrics that add up (``capacity_mw``,
-  ``energy_gwh_per_yr``, ``it_load_mw``, ``co2_t_per_yr``, ``tco2e_per_yr``, ``mw_thermal``
-  ...), summed over the sites whose ``region`` is the unit;
+  ``energy_gwh_per_yr``, ``it_load_mw``, ``electricity_gwh_per_yr``, ``tco2e_per_yr``,
+  ``mw_thermal`` ...), summed over the sites whose ``region`` is the unit (not a data
+  centre's ``co2_t_per_yr``, which nets each site against the same green supply);
 - ``eligible_<metric>`` — technical potential of *all* eligible land of the unit: wind
   ``capacity_mw`` (density × area) and ``energy_gwh_per_yr`` (Σ pixel capacity × CF × 8.76),
   solar ``capacity_mwp`` and ``energy_gwh_per_yr`` (× PV yield), carbon sink

@@ -396,3 +396,12 @@ def test_carbon_sink_flat_removal_rate_of_the_profile() -> None:
         assert s["species"] == "flat rate"
         assert s["tco2e_per_yr"] == pytest.approx(15.0 * s["area_ha"], rel=1e-12)
         assert s["tco2e_total"] == pytest.approx(15.0 * s["area_ha"] * 20, rel=1e-12)
+
+
+def test_datacenter_co2_is_not_summed_per_region() -> None:
+    from geotool.sites.params import additive_columns
+
+    # each site nets its demand against all green supply within its radius (as if built
+    # alone): two sites next to one wind farm would both claim its output
+    assert "co2_t_per_yr" not in additive_columns("datacenter")
+    assert {"it_load_mw", "electricity_gwh_per_yr"} <= set(additive_columns("datacenter"))
