@@ -17,6 +17,46 @@ from geotool.stack import load_region, load_stack, study_grid
 from geotool.study import Study
 
 
+def study_files(study: Study) -> list[Path]:
+    """Every file a study reads (study file, region, layers): what ``--out --force`` must not
+    replace."""
+    paths = [study.path, study.region, *(inp.path for inp in study.layers.values())]
+    return [p for p in paths if p is not None]
+
+
+def _region_synthetic(study: Study) -> bool:
+    """The region file's own flag: that of the layer read from the same file (the demo marks
+    its ``regions`` layer synthetic only when it generated the boundaries), else the study's."""
+    for inp in study.layers.values():
+        if inp.path == study.region and inp.layer == study.region_layer:
+            return inp.synthetic
+    return study.synthetic
+
+
+def _manifest_path(path: Path, relative_to: Path | None) -> str:
+    """``path`` relative to the output folder when it lies inside it (its staging folder is
+    renamed into place), else absolute."""
+    if relative_to is not None:
+        base = Path(relative_to).resolve()
+        if Path(path).resolve().is_relative_to(base):
+            return str(Path(path).resolve().relative_to(base))
+    return str(Path(path).resolve())
+
+
+def study_record(study: Study, relative_to: Path | None = None) -> dict[str, Any]:
+    """``study.to_dict()`` for the manifest, with the paths of files inside ``relative_to`` (the
+    staging folder, where the demo writes its inputs) made relative to the output folder."""
+    record = study.to_dict()
+    if study.path is not None:
+        record["study_file"] = _manifest_path(study.path, relative_to)
+    if study.region is not None:
+        record["region"] = _manifest_path(study.region, relative_to)
+    record["layers"] = {
+        name: _manifest_path(inp.path, relative_to) for name, inp in study.layers.items()
+    }
+    return record
+
+
 def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[str, Any]]:
     """One record per role (study file, region, every layer) with the file's checksum; a
     file serving several layers (a GeoPackage of roads, power lines and substations) is
@@ -25,7 +65,7 @@ def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[st
     if study.path is not None:
         roles.append(("study", study.path, None, study.synthetic))
     if study.region is not None:
-        roles.append(("region", study.region, study.region_layer, study.synthetic))
+        roles.append(("region", study.region, study.region_layer, _region_synthetic(study)))
     roles += [(n, inp.path, inp.layer, inp.synthetic) for n, inp in study.layers.items()]
     files: dict[Path, dict[str, Any]] = {}
     out = []
@@ -34,8 +74,7 @@ def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[st
             if not p.exists():
                 continue
             rec = file_record(p)
-            if relative_to is not None and p.is_relative_to(relative_to):
-                rec["path"] = str(p.relative_to(relative_to))
+            rec["path"] = _manifest_path(p, relative_to)
             files[p] = rec
         entry = {"role": role, **files[p], "synthetic": synthetic}
         if layer is not None:
@@ -48,7 +87,9 @@ def align_study(study: Study, outdir: OutputDir, notes: list[str]) -> list[str]:
     """Write every study layer on the analysis grid as a float32 COG; return the file names.
 
     Rasters become ``<layer>.tif``; vectors ``<layer>_distance_m.tif`` (exact metres to the
-    nearest feature, capped at the catalog's ``max_distance_m``).
+    nearest feature, capped at the catalog's ``max_distance_m``). The ``regions`` layer is the
+    region units that results are summarised over, not a layer to align: it is left out with
+    a note, as is any layer the stack could not provide.
     """
     catalog = load_catalog()
     with outdir.stage("load"):
@@ -59,7 +100,14 @@ def align_study(study: Study, outdir: OutputDir, notes: list[str]) -> list[str]:
     for name in study.layers:
         spec = catalog[name]
         var = name if spec.kind == "raster" else f"{name}_distance_m"
+        if name == "regions":
+            notes.append(
+                "layer regions not aligned: it holds the region units that results are "
+                "summarised over, not a layer to score"
+            )
+            continue
         if var not in stack:
+            notes.append(f"layer {name} not aligned: no {var} on the analysis grid")
             continue
         fname = f"{var}.tif"
         with outdir.stage(f"align:{name}"):
@@ -109,7 +157,7 @@ def execute_run(
     content = {
         "command": command,
         "synthetic": study.synthetic,
-        "study": study.to_dict(),
+        "study": study_record(study, relative_to=outdir.staging),
         "grid": study_grid(study, region).to_dict(),
         "inputs": inputs_record(study, relative_to=outdir.staging),
         "profiles": result.profiles,
@@ -142,7 +190,8 @@ def run_demo(
     from geotool.demo import build_demo
     from geotool.study import load_study
 
-    with OutputDir(out, force=force) as outdir:
+    inputs = [] if region_file is None else [region_file]
+    with OutputDir(out, force=force, inputs=inputs) as outdir:
         say("generating the demo region")
         with outdir.stage("demo inputs"):
             study_path = build_demo(outdir.path("inputs"), region_file=region_file)

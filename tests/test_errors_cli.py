@@ -67,6 +67,10 @@ CASES = {
         lambda d, t: ["run", "study.toml", "--profile", "nope", "--out", str(t / "o"), "-q"],
         "unknown profile 'nope'",
     ),
+    "run with --force into the study's own folder": (
+        lambda d, t: ["run", "study.toml", "--out", str(d), "--force", "-q"],
+        "holds an input of this command",
+    ),
     "check of a missing study": (lambda d, t: ["check", "nope.toml"], "nope.toml: file not found"),
     "align of a raster without CRS": (
         lambda d, t: (no_crs(d), ["align", "study.toml", "--out", str(t / "o"), "-q"])[1],

@@ -53,15 +53,16 @@ def test_stale_staging_of_dead_process_is_swept(tmp_path):
     assert not stale.exists()
 
 
-def test_commit_swaps_whole_folders_and_keeps_unproduced_files(tmp_path):
+def test_commit_swaps_whole_folders_and_keeps_no_earlier_file(tmp_path):
     out = tmp_path / "out"
     with OutputDir(out) as o:
         o.path("a.txt").write_text("old a")
-        o.path("inputs/keep.txt").write_text("kept")
+        o.path("score_windfarm.tif").write_text("an earlier run's output")
+        o.path("inputs/old.txt").write_text("old input")
     with OutputDir(out, force=True) as o:
         o.path("a.txt").write_text("new a")
     assert (out / "a.txt").read_text() == "new a"
-    assert (out / "inputs" / "keep.txt").read_text() == "kept"
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["a.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

@@ -22,15 +22,17 @@ V = np.arange(0.0, 45.0, 0.01)
 
 
 @functools.cache
-def windpowerlib_power(name: str, rho: float) -> tuple[np.ndarray, float]:
-    """windpowerlib's own density-corrected power curve (W) on a fine speed grid."""
+def windpowerlib_power(name: str, rho: float, v: tuple[float, float, float] = (0.0, 45.0, 0.01)):
+    """windpowerlib's own density-corrected power curve (W) on the speed grid
+    ``np.arange(*v)``, and the rated power (W)."""
+    speeds = np.arange(*v)
     turbine = WindTurbine(hub_height=135.0, turbine_type=name)  # bundled oedb data, offline
     curve = turbine.power_curve
     p = power_output.power_curve(
-        V,
+        speeds,
         curve["wind_speed"],
         curve["value"],
-        density=np.full(V.size, rho),
+        density=np.full(speeds.size, rho),
         density_correction=True,
     )
     return np.asarray(p), float(turbine.nominal_power)

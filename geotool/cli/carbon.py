@@ -28,7 +28,11 @@ CARBON_LAYERS = ("biomass", "growing_stock", "forest_cover", "land_cover")
 @click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Output folder."
 )
-@click.option("--force", is_flag=True, help="Replace files in a non-empty output folder.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing, non-empty output folder (none of its files are kept).",
+)
 def carbon(
     study_file: Path, parcels: Path | None, parcel_id: str | None, out: Path, force: bool
 ) -> None:
@@ -42,6 +46,7 @@ def carbon(
     from geotool.errors import ConfigError, InputError
     from geotool.io.outputs import OutputDir, file_record, write_manifest
     from geotool.io.vector import read_vector
+    from geotool.pipeline import study_files
     from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
 
     try:
@@ -66,7 +71,8 @@ def carbon(
             raise
         raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
-    with OutputDir(out, force=force) as od:
+    read_files = study_files(study) + ([parcels] if parcels is not None else [])
+    with OutputDir(out, force=force, inputs=read_files) as od:
         with od.stage("carbon"):
             write_carbon_outputs(result, od, stack.attrs["grid"])
         inputs = {

@@ -28,7 +28,9 @@ def out_option(default: str | None = None, required: bool = False) -> Callable[[
 
 
 force_option = click.option(
-    "--force", is_flag=True, help="Replace files in an existing, non-empty output folder."
+    "--force",
+    is_flag=True,
+    help="Replace an existing, non-empty output folder (none of its files are kept).",
 )
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 

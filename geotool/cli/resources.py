@@ -23,13 +23,13 @@ def resources(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
 
     study = load_study(study_file)  # fails before the heavy imports
     from geotool.io.outputs import OutputDir, RasterOutput, write_cogs, write_manifest
-    from geotool.pipeline import inputs_record
+    from geotool.pipeline import inputs_record, study_files, study_record
     from geotool.resources import ResourceConfig, derive
     from geotool.stack import load_region, load_stack, study_grid
 
     config = ResourceConfig.from_dict(study.resources, where=f"{study.path}: resources")
     notes: list[str] = []
-    with OutputDir(out, force=force) as outdir:
+    with OutputDir(out, force=force, inputs=study_files(study)) as outdir:
         with outdir.stage("load"):
             region = load_region(study, notes)
             grid = study_grid(study, region)
@@ -53,7 +53,7 @@ def resources(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
             outdir,
             {
                 "command": "resources",
-                "study": study.to_dict(),
+                "study": study_record(study),
                 "grid": grid.to_dict(),
                 "resources": config.to_dict(),
                 "layers": layers,

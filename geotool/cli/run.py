@@ -25,9 +25,9 @@ def run(study_file: Path, out: Path, force: bool, quiet: bool, **run: object) ->
     study = load_study(study_file)
     options = build_run_options(run, quiet=quiet)
     from geotool.io.outputs import OutputDir
-    from geotool.pipeline import execute_run
+    from geotool.pipeline import execute_run, study_files
 
     say = (lambda _m: None) if quiet else (lambda m: click.echo(f"geotool: {m}", err=True))
-    with OutputDir(out, force=force) as outdir:
+    with OutputDir(out, force=force, inputs=study_files(study)) as outdir:
         result = execute_run(study, outdir, options, command="run", say=say)
     report_run(result, out, quiet=quiet)

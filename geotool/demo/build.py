@@ -19,6 +19,7 @@ import rasterio.features
 import shapely
 import tomli_w
 from affine import Affine
+from pandas.api.types import is_object_dtype, is_string_dtype
 from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
@@ -116,7 +117,7 @@ def build_demo(inputs: Path, *, region_file: Path | None = None, seed: int = DEM
             "settlements": {"path": "settlements.geojson", "synthetic": True},
             "demand_centres": {
                 "path": "demand_centres.geojson",
-                "synthetic": user_regions is not None,
+                "synthetic": vec.demand_centres_synthetic,
             },
             "roads": {"path": "infrastructure.gpkg", "layer": "roads", "synthetic": True},
             "power_lines": {
@@ -157,7 +158,12 @@ def _name_field(gdf: gpd.GeoDataFrame, path: Path) -> str:
     for candidate in ("name", "NAME", "Name", "NAME_2", "shapeName", "county"):
         if candidate in gdf.columns:
             return candidate
-    text_cols = [c for c in gdf.columns if c != gdf.geometry.name and gdf[c].dtype == object]
+    # pandas 3 reads text as the `str` dtype, pandas 2 as `object`
+    text_cols = [
+        c
+        for c in gdf.columns
+        if c != gdf.geometry.name and (is_string_dtype(gdf[c]) or is_object_dtype(gdf[c]))
+    ]
     if not text_cols:
         raise ConfigError(
             "region file has no text field to name its units",

@@ -50,6 +50,7 @@ class DemoVectors:
     protected_areas: gpd.GeoDataFrame
     water_bodies: gpd.GeoDataFrame
     demand_centres: gpd.GeoDataFrame
+    demand_centres_synthetic: bool = True  # False: the real Pearl River Delta cities
 
 
 def _frac_to_xy(grid: Grid, fx: float, fy: float) -> tuple[float, float]:
@@ -194,15 +195,22 @@ def make_vectors(
         protected_areas=protected,
         water_bodies=water,
         demand_centres=demand,
+        demand_centres_synthetic=not _near_shaoguan(grid),
     )
+
+
+def _near_shaoguan(grid: Grid) -> bool:
+    """Whether the grid's centre is within 3° of Shaoguan: there the demand centres are the
+    real Pearl River Delta cities."""
+    to_ll = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    cx, cy = (grid.bounds[0] + grid.bounds[2]) / 2, (grid.bounds[1] + grid.bounds[3]) / 2
+    lon, lat = to_ll.transform(cx, cy)
+    return abs(lon - SHAOGUAN_LONLAT[0]) < 3 and abs(lat - SHAOGUAN_LONLAT[1]) < 3
 
 
 def _demand_centres(grid: Grid, rng: np.random.Generator) -> gpd.GeoDataFrame:
     """The real Pearl River Delta cities near Shaoguan; elsewhere synthetic cities to the south."""
-    to_ll = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    cx, cy = (grid.bounds[0] + grid.bounds[2]) / 2, (grid.bounds[1] + grid.bounds[3]) / 2
-    lon, lat = to_ll.transform(cx, cy)
-    if abs(lon - SHAOGUAN_LONLAT[0]) < 3 and abs(lat - SHAOGUAN_LONLAT[1]) < 3:
+    if _near_shaoguan(grid):
         names = [c[0] for c in PRD_CITIES]
         geoms = [shapely.Point(c[1], c[2]) for c in PRD_CITIES]
         pops = [c[3] * 1e6 for c in PRD_CITIES]

@@ -1,9 +1,10 @@
 """Writing outputs without ever leaving a half-written file or losing previous results.
 
 Every command writes into a hidden staging folder beside the output folder; only when the whole
-command succeeded are the files moved in, each with an atomic ``os.replace``. A run that fails,
+command succeeded is that folder swapped in for the output folder with atomic renames. A run that fails,
 is interrupted or is killed leaves the previous outputs as they were. An existing, non-empty
-output folder is only written to with ``force=True``.
+output folder is only replaced with ``force=True``, and then as a whole: no file of an earlier
+run survives.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,19 +39,49 @@ OLD_PREFIX = ".geotool-old-"
 
 
 class OutputDir:
-    """A staging area whose files replace the output folder's only on :meth:`commit`."""
+    """A staging area that replaces the output folder, whole, only on :meth:`commit`.
 
-    def __init__(self, out: Path, *, force: bool = False) -> None:
-        self.out = Path(out)
+    With ``force=True`` an existing, non-empty ``out`` is allowed and is replaced as a whole: no
+    file of an earlier run survives beside the new manifest (a different study's or profile's
+    outputs left there would be listed nowhere, yet drawn by ``geotool map``). Without it such a
+    folder raises :class:`~geotool.errors.OutputExistsError`, and so does, even with ``force``,
+    an ``out`` that holds one of the command's ``inputs`` (replacing it would delete them).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out"
+    >>> with OutputDir(out) as o:
+    ...     _ = o.path("score_windfarm.tif").write_text("earlier run")
+    >>> with OutputDir(out, force=True) as o:
+    ...     _ = o.path("score_solarfarm.tif").write_text("this run")
+    >>> sorted(p.name for p in out.iterdir())
+    ['score_solarfarm.tif']
+    """
+
+    def __init__(self, out: Path, *, force: bool = False, inputs: Iterable[Path] = ()) -> None:
+        out = Path(out)
+        # `.` or `..` have no name to put the staging folder beside: use the folder's own
+        self.out = out.absolute().resolve() if out.name in ("", "..") else out
         if self.out.exists() and not self.out.is_dir():
             raise OutputExistsError(
                 "exists and is not a folder", where=str(self.out), fix="choose another --out"
             )
+        if self.out.is_dir():
+            inside = [p for p in inputs if Path(p).resolve().is_relative_to(self.out.resolve())]
+            if inside:
+                raise OutputExistsError(
+                    f"output folder holds an input of this command ({inside[0]}); "
+                    "replacing the folder would delete it",
+                    where=str(self.out),
+                    fix="choose an --out that holds none of the inputs",
+                )
         if self.out.is_dir() and any(self.out.iterdir()) and not force:
             raise OutputExistsError(
                 "output folder exists and is not empty",
                 where=str(self.out),
-                fix="pass --force to replace its files, or choose another --out",
+                fix="pass --force to replace the whole folder (none of its files are kept), "
+                "or choose another --out",
             )
         self.out.parent.mkdir(parents=True, exist_ok=True)
         _sweep_stale(self.out.parent)
@@ -79,24 +110,15 @@ class OutputDir:
     def commit(self) -> Path:
         """Swap the staging folder in for the output folder with two renames.
 
-        Files of the old folder that this run did not produce are kept (hard-linked into the
-        staging folder first, so the old folder stays untouched). Between the two renames the
-        output folder is briefly missing; a run killed exactly there is repaired by the next
-        run's sweep, which renames the old folder back. A kill at any other moment leaves
-        either the complete old or the complete new folder — never a mix.
+        The old folder is replaced whole: its files that this run did not produce go with it.
+        Between the two renames the output folder is briefly missing; a run killed exactly
+        there is repaired by the next run's sweep, which renames the old folder back. A kill at
+        any other moment leaves either the complete old or the complete new folder — never a
+        mix.
         """
         if not self.out.exists():
             os.replace(self.staging, self.out)
             return self.out
-        for src in self.out.rglob("*"):
-            if src.is_file():
-                dst = self.staging / src.relative_to(self.out)
-                if not dst.exists():
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.link(src, dst)
-                    except OSError:  # file systems without hard links
-                        shutil.copy2(src, dst)
         old = self.out.parent / f"{OLD_PREFIX}{self.out.name}-{os.getpid()}"
         os.replace(self.out, old)
         os.replace(self.staging, self.out)

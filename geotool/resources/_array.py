@@ -9,6 +9,7 @@ arrays through :func:`dask.array.map_blocks`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
@@ -64,10 +65,11 @@ def apply_pointwise(
     """
     kw = dict(kwargs or {})
     if any(isinstance(a, xr.DataArray) for a in args):
+        # apply_ufunc hands scalars to the kernel unconverted when the DataArrays are
+        # NumPy-backed (dask blocks are always arrays): make every argument an ndarray
         out = xr.apply_ufunc(
-            kernel,
+            functools.partial(_call, kernel, kw),
             *args,
-            kwargs=kw,
             dask="parallelized",
             output_dtypes=[dtype],
             keep_attrs=False,
@@ -88,8 +90,8 @@ def apply_pointwise(
     return result
 
 
-def _call(kernel: Callable[..., np.ndarray], kw: dict[str, Any], *blocks: np.ndarray) -> Any:
-    return kernel(*blocks, **kw)
+def _call(kernel: Callable[..., np.ndarray], kw: dict[str, Any], *blocks: Any) -> Any:
+    return kernel(*(np.asarray(b) for b in blocks), **kw)
 
 
 def check_range(

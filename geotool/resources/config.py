@@ -13,7 +13,12 @@ from geotool.errors import ConfigError, UnknownNameError
 from geotool.resources import datacenter as dc
 from geotool.resources import geothermal as geo
 from geotool.resources import solar
-from geotool.resources.turbines import DEFAULT_WEIBULL_K, _resolve
+from geotool.resources.turbines import (
+    CF_WEIBULL_K_AXIS,
+    DEFAULT_WEIBULL_K,
+    _resolve,
+    turbine_info,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class ResourceConfig:
         (IEC IIIA) machine, the class built at 5–7 m/s sites such as southern China's hills.
     hub_height_m
         Hub height, m. Default 122 m, one of the E-115's catalogue heights (oedb library).
+        Must exceed half the turbine's rotor diameter.
     wind_reference_height_m
         Height of the ``wind_speed_100m`` layer, m (100: Global Wind Atlas layer height).
     shear_alpha
@@ -104,7 +110,8 @@ class ResourceConfig:
         checks: dict[str, tuple[float, float]] = {
             "hub_height_m": (10.0, 300.0),
             "wind_reference_height_m": (2.0, 300.0),
-            "weibull_k": (1.0, 5.0),
+            # the capacity-factor table's k range (= the catalog's weibull_k valid range)
+            "weibull_k": (float(CF_WEIBULL_K_AXIS[0]), float(CF_WEIBULL_K_AXIS[-1])),
             "wind_losses": (0.0, 0.9),
             "performance_ratio": (0.3, 1.0),
             "geothermal_depth_m": (0.0, geo.MAX_DEPTH_M),
@@ -143,6 +150,14 @@ class ResourceConfig:
                     where=f"resources.{key}",
                     fix=f"give a number in {lo:g}..{hi:g}",
                 )
+        rotor = turbine_info(self.turbine).rotor_diameter_m
+        if self.hub_height_m <= rotor / 2:  # the blade tips would hit the ground
+            raise ConfigError(
+                f"hub_height_m = {self.hub_height_m:g} m is too low for {self.turbine} "
+                f"(rotor diameter {rotor:g} m)",
+                where="resources.hub_height_m",
+                fix=f"give a hub height above {rotor / 2:g} m or a smaller turbine",
+            )
         if self.pue_free_cooling > self.pue_mechanical:
             raise ConfigError(
                 "pue_free_cooling is above pue_mechanical",

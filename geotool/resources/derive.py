@@ -7,6 +7,7 @@ whose inputs are missing is simply absent. Nothing is computed until the caller 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dask.array as da
@@ -41,6 +42,18 @@ DERIVED_LAYERS: dict[str, tuple[str, str]] = {
     ),
 }
 """Every layer :func:`derive` can produce, with its units and long name."""
+
+RECORDED_PARAMETERS: dict[str, dict[str, str]] = {
+    "wind_speed_hub": {"hub_height_m": "hub_height_m"},
+    "wind_capacity_factor": {"turbine": "turbine", "weibull_k": "weibull_k"},
+    "temperature_at_depth": {
+        "depth_m": "geothermal_depth_m",
+        "conductivity_w_mk": "conductivity_w_mk",
+        "surface_temp_c": "surface_temp_c",
+    },
+}
+"""Derived layer -> {attribute: ResourceConfig field}: the parameters :func:`derive` records
+on a layer (when they were used), which :func:`recorded_config` reads back."""
 
 # WorldCover classes where neither wind nor PV farms are built for the green-energy
 # potential: built-up (50), snow/ice (70), water (80), wetland (90), mangroves (95).
@@ -104,8 +117,97 @@ def derive(stack: xr.Dataset, config: ResourceConfig | None = None) -> xr.Datase
 
 
 def _extra_attrs(arr: Any) -> dict[str, Any]:
-    keep = ("turbine", "flag_meanings", "radius_m", "source", "depth_m")
+    keep = {"flag_meanings", "radius_m", "source"}.union(*RECORDED_PARAMETERS.values())
     return {k: v for k, v in getattr(arr, "attrs", {}).items() if k in keep}
+
+
+def recorded_config(stack: xr.Dataset) -> ResourceConfig:
+    """The :class:`ResourceConfig` the stack's derived layers were built with.
+
+    ``attrs["resource_config"]`` of a :func:`derive` result when the stack still has it, else
+    the parameters recorded on the derived layers (:data:`RECORDED_PARAMETERS`; they survive
+    ``xr.merge``), defaults for the rest.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"heat_flow": (("y", "x"), np.full((2, 2), 70.0))},
+    ...                 coords={"x": [500.0, 600.0], "y": [1100.0, 1000.0]})
+    >>> merged = ds.merge(derive(ds, ResourceConfig(conductivity_w_mk=3.5, surface_temp_c=10.0)))
+    >>> recorded_config(merged).conductivity_w_mk
+    3.5
+    """
+    whole = stack.attrs.get("resource_config")
+    if isinstance(whole, Mapping):
+        return ResourceConfig.from_dict(whole)
+    values: dict[str, Any] = {}
+    for layer, fields in RECORDED_PARAMETERS.items():
+        if layer not in stack:
+            continue
+        for attr, field in fields.items():
+            value = stack[layer].attrs.get(attr)
+            if value is not None:
+                values.setdefault(field, value.item() if hasattr(value, "item") else value)
+    return ResourceConfig.from_dict(values, where="recorded resources")
+
+
+def capacity_factor_from_stack(
+    stack: xr.Dataset,
+    cfg: ResourceConfig,
+    *,
+    hub: Any = None,
+    air_density: Any = None,
+) -> Any:
+    """``wind_capacity_factor`` of ``cfg.turbine`` as :func:`derive` builds it.
+
+    ``hub`` (wind at ``cfg.hub_height_m``) and ``air_density`` default to the stack's
+    ``wind_speed_hub`` and ``air_density`` (ISA 1.225 kg/m³ without it); k is the stack's
+    ``weibull_k`` layer, else ``cfg.weibull_k`` (recorded in the result's attrs).
+    """
+    hub = stack["wind_speed_hub"] if hub is None else hub
+    if air_density is None:
+        air_density = stack.get("air_density", ISA_RHO0)
+    k = stack.get("weibull_k", cfg.weibull_k)
+    cf = turbines.capacity_factor(
+        hub, cfg.turbine, weibull_k=k, air_density=air_density, hub_height_m=cfg.hub_height_m
+    )
+    if "weibull_k" not in stack and isinstance(cf, xr.DataArray):
+        cf.attrs["weibull_k"] = cfg.weibull_k
+    return cf
+
+
+def temperature_from_stack(stack: xr.Dataset, cfg: ResourceConfig) -> xr.DataArray | None:
+    """``temperature_at_depth`` at ``cfg.geothermal_depth_m`` as :func:`derive` builds it.
+
+    Surface: ``air_temperature``, else ``cfg.surface_temp_c``; gradient: the
+    ``geothermal_gradient`` layer, else ``heat_flow`` / ``cfg.conductivity_w_mk``. ``None``
+    when the stack lacks the inputs. The depth and the parameters used are in the attrs.
+    """
+    extra: dict[str, float] = {}
+    if "air_temperature" in stack:
+        surface: Any = stack["air_temperature"]
+    elif cfg.surface_temp_c is not None:
+        surface = cfg.surface_temp_c
+        extra["surface_temp_c"] = cfg.surface_temp_c
+    else:
+        return None
+    if "geothermal_gradient" in stack:
+        t = geothermal.temperature_at_depth(
+            surface, cfg.geothermal_depth_m, gradient_c_per_km=stack["geothermal_gradient"]
+        )
+    elif "heat_flow" in stack:
+        t = geothermal.temperature_at_depth(
+            surface,
+            cfg.geothermal_depth_m,
+            heat_flow_mw_m2=stack["heat_flow"],
+            conductivity_w_mk=cfg.conductivity_w_mk,
+        )
+        extra["conductivity_w_mk"] = cfg.conductivity_w_mk
+    else:
+        return None
+    if not isinstance(t, xr.DataArray):  # scalar surface and no raster: nothing spatial
+        return None
+    t.attrs.update({"depth_m": cfg.geothermal_depth_m, **extra})
+    return t
 
 
 def _stack_crs(stack: xr.Dataset) -> CRS:
@@ -170,14 +272,13 @@ def _wind(
     else:
         hub = wind.wind_at_height(v_ref, h_ref, h_hub)
         notes.append("wind shear: power law, alpha = 1/7")
+    hub.attrs["hub_height_m"] = h_hub
     out["wind_speed_hub"] = hub
     k = stack["weibull_k"] if "weibull_k" in have else cfg.weibull_k
     rho = out.get("air_density", ISA_RHO0)
     if "air_density" not in out:
         notes.append("no dem: wind capacity factor at standard air density 1.225 kg/m3")
-    out["wind_capacity_factor"] = turbines.capacity_factor(
-        hub, cfg.turbine, weibull_k=k, air_density=rho
-    )
+    out["wind_capacity_factor"] = capacity_factor_from_stack(stack, cfg, hub=hub, air_density=rho)
     out["wind_power_density"] = turbines.power_density(hub, k, rho)
     energy = out["wind_capacity_factor"] * (turbines.HOURS_PER_YEAR * (1.0 - cfg.wind_losses))
     energy.attrs = {"turbine": cfg.turbine}
@@ -209,28 +310,9 @@ def _solar(
 def _geothermal(
     stack: xr.Dataset, cfg: ResourceConfig, have: set[str], out: dict[str, Any], notes: list[str]
 ) -> None:
-    if "air_temperature" in have:
-        surface: Any = stack["air_temperature"]
-    elif cfg.surface_temp_c is not None:
-        surface = cfg.surface_temp_c
-    else:
+    t = temperature_from_stack(stack, cfg)
+    if t is None:
         return
-    if "geothermal_gradient" in have:
-        t = geothermal.temperature_at_depth(
-            surface, cfg.geothermal_depth_m, gradient_c_per_km=stack["geothermal_gradient"]
-        )
-    elif "heat_flow" in have:
-        t = geothermal.temperature_at_depth(
-            surface,
-            cfg.geothermal_depth_m,
-            heat_flow_mw_m2=stack["heat_flow"],
-            conductivity_w_mk=cfg.conductivity_w_mk,
-        )
-    else:
-        return
-    if not isinstance(t, xr.DataArray):  # scalar surface and no raster: nothing spatial
-        return
-    t.attrs["depth_m"] = cfg.geothermal_depth_m
     out["temperature_at_depth"] = t
     out["geothermal_use_class"] = geothermal.use_class(t)
 

@@ -58,8 +58,18 @@ USE_CLASS_NAMES: dict[int, str] = {
 }
 """Code → meaning of :func:`use_class` results."""
 
-_RANGE_GRADIENT = (0.0, 200.0)  # °C/km, global continental values are ~10-100
-_RANGE_HEAT_FLOW = (0.0, 1000.0)  # mW/m², ~30-150 on continents, hot spots higher
+# Plausible values, the same as the catalog's valid ranges (layers/heat_flow.toml,
+# layers/geothermal_gradient.toml); the minimums reject the usual wrong units.
+_RANGE_HEAT_FLOW = (5.0, 1000.0)
+"""Surface heat flow, mW/m². Continental heat flow is rarely below ~20 mW/m² (old shields;
+Pollack, Hurter & Johnson 1993, Rev. Geophys. 31:267-280; Lucazeau 2019, G-cubed
+20:4001-4024), so 5 mW/m² undercuts every real map while W/m² values (0.02-0.15) fall below
+it; geothermal fields reach several hundred mW/m²."""
+_RANGE_GRADIENT = (1.0, 300.0)
+"""Geothermal gradient, °C/km. ``q / k`` with q ≥ ~20 mW/m² (above) and k ≤ ~6 W/(m·K)
+(Beardsmore & Cull 2001, ch. 4) is ≥ ~3 °C/km, so 1 °C/km rejects °C/m (0.01-0.1) and no
+real map; continental crust is 25-30 °C/km typical, volcanic areas exceed 100 °C/km."""
+_RANGE_CONDUCTIVITY = (0.3, 10.0)  # W/(m·K): rocks are 1-6 (Beardsmore & Cull 2001, ch. 4)
 
 
 def gradient_from_heat_flow(
@@ -70,7 +80,8 @@ def gradient_from_heat_flow(
     Parameters
     ----------
     heat_flow_mw_m2
-        Surface heat flow in mW/m².
+        Surface heat flow in mW/m², 5..1,000 (outside raises
+        :class:`~geotool.errors.ValueRangeError`; lazy arrays get NaN there).
     conductivity_w_mk
         Rock thermal conductivity in W/(m·K) (default 2.5).
 
@@ -89,21 +100,33 @@ def gradient_from_heat_flow(
     )
     check_range(
         conductivity_w_mk,
-        0.3,
-        10.0,
+        *_RANGE_CONDUCTIVITY,
         where="conductivity_w_mk",
         units="W/(m·K)",
         fix="rocks are 1-6 W/(m·K)",
         error=ValueRangeError,
     )
-    # (mW/m²) / (W/m/K) = 1e-3 K/m = K/km
     return apply_pointwise(
-        np.divide,
+        _gradient_kernel,
         heat_flow_mw_m2,
         conductivity_w_mk,
         name="geothermal_gradient",
         attrs={"units": "degC/km"},
     )
+
+
+def _inside(a: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """``a`` where it lies in ``bounds``, else NaN (lazy inputs skip :func:`check_range`)."""
+    return np.where((a >= bounds[0]) & (a <= bounds[1]), a, np.nan)
+
+
+def _gradient_kernel(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    # (mW/m²) / (W/m/K) = 1e-3 K/m = K/km; q <= 0 (or in W/m²) would give impossible T
+    return _inside(q, _RANGE_HEAT_FLOW) / _inside(k, _RANGE_CONDUCTIVITY)
+
+
+def _gradient_range_kernel(g: np.ndarray) -> np.ndarray:
+    return _inside(g, _RANGE_GRADIENT)
 
 
 def _gradient(
@@ -126,7 +149,7 @@ def _gradient(
             fix="pass °C per km (°C/m × 1000)",
             error=ValueRangeError,
         )
-        return gradient_c_per_km
+        return apply_pointwise(_gradient_range_kernel, gradient_c_per_km)
     return gradient_from_heat_flow(heat_flow_mw_m2, conductivity_w_mk)
 
 
@@ -160,7 +183,9 @@ def temperature_at_depth(
         Depth below the surface in metres, 0..10,000 (deeper or negative raises
         :class:`~geotool.errors.InputError`; lazy arrays get NaN there).
     gradient_c_per_km
-        Geothermal gradient in °C/km — or give ``heat_flow_mw_m2`` instead.
+        Geothermal gradient in °C/km, 1..300 — or give ``heat_flow_mw_m2`` (5..1,000 mW/m²)
+        instead. Outside these ranges concrete inputs raise
+        :class:`~geotool.errors.ValueRangeError` and lazy ones give NaN.
     heat_flow_mw_m2, conductivity_w_mk
         Surface heat flow (mW/m²) and rock conductivity (W/(m·K)), giving ``G = q / k``.
 

@@ -37,15 +37,18 @@ def _horn_block(z: np.ndarray, axis: int) -> np.ndarray:
     """Horn gradient per pixel step along columns (axis 1) or rows (axis 0).
 
     The output has the block's shape; its outer ring is NaN (no full 3×3 window there).
+    Horn's weights skip the centre pixel, so a NaN centre is carried over explicitly: no
+    elevation, no slope (gdaldem writes nodata there too).
     """
     out = np.full(z.shape, np.nan)
     a, b, c = z[:-2, :-2], z[:-2, 1:-1], z[:-2, 2:]
-    d, f = z[1:-1, :-2], z[1:-1, 2:]
+    d, e, f = z[1:-1, :-2], z[1:-1, 1:-1], z[1:-1, 2:]
     g, h, i = z[2:, :-2], z[2:, 1:-1], z[2:, 2:]
     if axis == 1:
-        out[1:-1, 1:-1] = ((c + 2 * f + i) - (a + 2 * d + g)) / 8.0
+        step = ((c + 2 * f + i) - (a + 2 * d + g)) / 8.0
     else:
-        out[1:-1, 1:-1] = ((g + 2 * h + i) - (a + 2 * b + c)) / 8.0
+        step = ((g + 2 * h + i) - (a + 2 * b + c)) / 8.0
+    out[1:-1, 1:-1] = np.where(np.isnan(e), np.nan, step)
     return out
 
 

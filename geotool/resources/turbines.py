@@ -37,10 +37,12 @@ HOURS_PER_YEAR = 8760.0
 DEFAULT_WEIBULL_K = 2.0
 """Weibull shape k = 2 (Rayleigh): the reference distribution of IEC 61400-1 wind classes."""
 
-# Lookup-table axes. Annual mean hub-height speeds on land stay well below 20 m/s; GWA k spans
-# ~1-4; ρ spans 0.75 (≈4,500 m, Tibetan plateau) to 1.45 kg/m³ (cold sea-level air).
+# Lookup-table axes. Annual mean hub-height speeds on land stay well below 20 m/s; ρ spans
+# 0.75 (≈4,500 m, Tibetan plateau) to 1.45 kg/m³ (cold sea-level air). Global Wind Atlas 3
+# k is mostly 1-4; the axis spans the catalog's weibull_k valid range 0.5-6
+# (layers/weibull_k.toml) so every value the catalog accepts has a tabulated CF.
 CF_MEAN_SPEED_AXIS = np.round(np.arange(0.0, 25.0001, 0.1), 6)
-CF_WEIBULL_K_AXIS = np.round(np.arange(1.0, 5.0001, 0.05), 6)
+CF_WEIBULL_K_AXIS = np.round(np.arange(0.5, 6.0001, 0.05), 6)
 CF_DENSITY_AXIS = np.round(np.arange(0.70, 1.50001, 0.02), 6)
 _SPEED_STEP = 0.02  # m/s, integration step of the Weibull integral (trapezoid)
 
@@ -196,11 +198,14 @@ def _cf_interpolator(name: str) -> RegularGridInterpolator:
     means = CF_MEAN_SPEED_AXIS
     table = np.zeros((means.size, CF_WEIBULL_K_AXIS.size, CF_DENSITY_AXIS.size))
     positive = means > 0
+    # the density is infinite at v = 0 for k < 1, where every power curve is 0 (below cut-in):
+    # integrate over v > 0 only
+    v_pos, p_pos = v[1:], p_w[1:]
     for j, k in enumerate(CF_WEIBULL_K_AXIS):
         c = means[positive] / gamma(1.0 + 1.0 / k)
-        x = v[None, :] / c[:, None]
+        x = v_pos[None, :] / c[:, None]
         pdf = (k / c[:, None]) * x ** (k - 1.0) * np.exp(-(x**k))
-        table[positive, j, :] = pdf @ p_w
+        table[positive, j, :] = pdf @ p_pos
     return RegularGridInterpolator(
         (CF_MEAN_SPEED_AXIS, CF_WEIBULL_K_AXIS, CF_DENSITY_AXIS),
         np.clip(table, 0.0, 1.0),
@@ -211,10 +216,10 @@ def _cf_interpolator(name: str) -> RegularGridInterpolator:
 
 
 def _cf_kernel(mean: np.ndarray, k: np.ndarray, rho: np.ndarray, *, turbine: str) -> np.ndarray:
-    shape = np.broadcast_shapes(mean.shape, k.shape, rho.shape)
-    points = np.stack([np.broadcast_to(a, shape).ravel() for a in (mean, k, rho)], axis=-1).astype(
-        float
-    )
+    # scalars arrive unconverted when another argument is a NumPy-backed DataArray
+    arrays = [np.asarray(a, dtype=float) for a in (mean, k, rho)]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    points = np.stack([np.broadcast_to(a, shape).ravel() for a in arrays], axis=-1)
     out = np.full(points.shape[0], np.nan)
     finite = np.isfinite(points).all(axis=1)
     if finite.any():
@@ -240,7 +245,7 @@ def capacity_factor(
         Turbine type from windpowerlib's bundled library, e.g. ``"E-82/2350"``
         (see :func:`list_turbines`).
     weibull_k
-        Weibull shape parameter, 1..5 (default 2, Rayleigh).
+        Weibull shape parameter, 0.5..6 (default 2, Rayleigh).
     air_density
         Air density at hub height in kg/m³, 0.70..1.50 (default 1.225, ISA sea level); the
         power curve is density-corrected as in windpowerlib / IEC 61400-12-1.
@@ -299,7 +304,7 @@ def _check_cf_inputs(mean_speed: ArrayLike, k: ArrayLike, rho: ArrayLike) -> Non
         float(CF_WEIBULL_K_AXIS[-1]),
         where="weibull_k",
         units="",
-        fix="Weibull k of wind is 1-5 (2 if unknown)",
+        fix="Weibull k of wind is 0.5-6, mostly 1-4 (2 if unknown)",
         error=ValueRangeError,
     )
     check_range(

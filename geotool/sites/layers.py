@@ -2,62 +2,84 @@
 
 A layer derived for other parameters than the profile's (another turbine, another depth) is
 recomputed from its inputs when the stack has them, so the metrics always describe the
-profile's technology.
+profile's technology. The recomputation is :func:`geotool.resources.derive`'s own
+(:func:`~geotool.resources.derive.capacity_factor_from_stack`,
+:func:`~geotool.resources.derive.temperature_from_stack`) with the resource parameters the
+stack's layers were derived with (:func:`~geotool.resources.derive.recorded_config`: Weibull
+k, conductivity, ...) and only the profile's turbine or depth changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import xarray as xr
 
-from geotool.errors import InputError
+from geotool.errors import GeotoolError, InputError
 from geotool.requests import request_key
-from geotool.resources import geothermal
-from geotool.resources.atmosphere import ISA_RHO0
-from geotool.resources.turbines import DEFAULT_WEIBULL_K, capacity_factor
+from geotool.resources.config import ResourceConfig
+from geotool.resources.derive import (
+    capacity_factor_from_stack,
+    recorded_config,
+    temperature_from_stack,
+)
 from geotool.sites.options import MetricKind, SiteOptions
 from geotool.sites.params import param_value, profile_turbine
 from geotool.sites.zonal import Reduction
 from geotool.suitability.specs import Profile
 
 
-def wind_cf_layer(stack: xr.Dataset, profile: Profile) -> xr.DataArray | None:
+def _with(
+    config: ResourceConfig | None, stack: xr.Dataset, profile: Profile, **changes: object
+) -> ResourceConfig:
+    """The stack's resource parameters (or ``config``) with the profile's machine / depth."""
+    base = config if config is not None else recorded_config(stack)
+    try:
+        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    except GeotoolError as exc:  # e.g. the profile's rotor does not fit the hub height
+        raise type(exc)(exc.what, where=f"profile {profile.name}: [sites]", fix=exc.fix) from None
+
+
+def wind_cf_layer(
+    stack: xr.Dataset, profile: Profile, config: ResourceConfig | None = None
+) -> xr.DataArray | None:
     """Capacity factor of the profile's turbine: the stack's layer, or recomputed (lazily)
-    from ``wind_speed_hub`` when the layer is missing or was derived for another turbine."""
+    from ``wind_speed_hub`` when the layer is missing or was derived for another turbine.
+
+    The recomputation uses ``config`` (default: the parameters the stack's layers were
+    derived with, :func:`~geotool.resources.derive.recorded_config`) with the profile's
+    turbine, exactly as :func:`~geotool.resources.derive` would."""
     info = profile_turbine(profile)
     cf = stack.get("wind_capacity_factor")
     other = cf is not None and info is not None and cf.attrs.get("turbine", info.name) != info.name
     if (cf is None or other) and info is not None and "wind_speed_hub" in stack:
         # derive() used another turbine: recompute the CF for the profile's turbine
-        return capacity_factor(
-            stack["wind_speed_hub"],
-            info.name,
-            weibull_k=stack.get("weibull_k", DEFAULT_WEIBULL_K),
-            air_density=stack.get("air_density", ISA_RHO0),
+        out: xr.DataArray = capacity_factor_from_stack(
+            stack, _with(config, stack, profile, turbine=info.name)
         )
+        return out
     return cf
 
 
-def temperature_layer(stack: xr.Dataset, profile: Profile) -> xr.DataArray | None:
+def temperature_layer(
+    stack: xr.Dataset, profile: Profile, config: ResourceConfig | None = None
+) -> xr.DataArray | None:
     """Rock temperature at the profile's ``target_depth_m``: the stack's layer when derived
-    at that depth, else computed lazily from ``air_temperature`` and the gradient or heat
-    flow; an error when only a layer at another depth exists."""
+    at that depth, else computed lazily as :func:`~geotool.resources.derive` would at that
+    depth (surface temperature, gradient or heat flow and the conductivity of ``config``,
+    default the parameters the stack's layers were derived with); an error when only a
+    layer at another depth exists."""
     depth = param_value(profile, "target_depth_m")
     layer = stack.get("temperature_at_depth")
     if layer is not None:
         at = layer.attrs.get("depth_m")
         if depth is None or at is None or math.isclose(float(at), depth, abs_tol=1e-6):
             return layer
-    if depth is not None and "air_temperature" in stack:
-        if "geothermal_gradient" in stack:
-            return geothermal.temperature_at_depth(
-                stack["air_temperature"], depth, gradient_c_per_km=stack["geothermal_gradient"]
-            )
-        if "heat_flow" in stack:
-            return geothermal.temperature_at_depth(
-                stack["air_temperature"], depth, heat_flow_mw_m2=stack["heat_flow"]
-            )
+    if depth is not None:
+        t = temperature_from_stack(stack, _with(config, stack, profile, geothermal_depth_m=depth))
+        if t is not None:
+            return t
     if layer is not None:
         raise InputError(
             f"temperature_at_depth is at {layer.attrs.get('depth_m')} m, the profile's "
@@ -77,14 +99,21 @@ def substation_variable(options: SiteOptions) -> str:
 
 
 def metric_layers(
-    kind: MetricKind | None, profile: Profile, stack: xr.Dataset | None, options: SiteOptions
+    kind: MetricKind | None,
+    profile: Profile,
+    stack: xr.Dataset | None,
+    options: SiteOptions,
+    config: ResourceConfig | None = None,
 ) -> dict[str, tuple[xr.DataArray, Reduction]]:
-    """The per-site pixel statistics a metric family needs: ``{column: (layer, reduction)}``."""
+    """The per-site pixel statistics a metric family needs: ``{column: (layer, reduction)}``.
+
+    ``config``: the study's resource parameters for layers recomputed for the profile
+    (default: those recorded on the stack's derived layers)."""
     if stack is None or kind is None:
         return {}
     out: dict[str, tuple[xr.DataArray, Reduction]] = {}
     if kind == "windfarm":
-        cf = wind_cf_layer(stack, profile)
+        cf = wind_cf_layer(stack, profile, config)
         if cf is not None:
             out["capacity_factor"] = (cf, "mean")
     elif kind == "solarfarm":
@@ -98,7 +127,7 @@ def metric_layers(
         if var in stack:
             out["substation_distance_m"] = (stack[var], "min")
     elif kind == "geothermal_heat":
-        t = temperature_layer(stack, profile)
+        t = temperature_layer(stack, profile, config)
         if t is not None:
             out["temperature_c"] = (t, "mean")
     return out
