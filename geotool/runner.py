@@ -86,6 +86,10 @@ def run_study(
         )
     profiles, sources = _load_profiles(study, names, load_profile)
     result.profiles = [p.name for p in profiles]
+    from geotool.sites.params import check_site_params
+
+    for p in profiles:  # before the stack is computed, not after the scoring
+        check_site_params(p, site_options(study))
     config = _resource_config(study, ResourceConfig, profiles)  # before any file is read
 
     with outdir.stage("load"):

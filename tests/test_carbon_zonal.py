@@ -250,3 +250,15 @@ def test_stock_in_a_geographic_crs_is_refused(grid: Grid) -> None:
     geo.attrs = {"crs": "EPSG:4326"}
     with pytest.raises(CRSError, match="geographic"):
         carbon_parcels(geo, _parcels(grid).to_crs("EPSG:4326"), CarbonConfig(), id_field="pid")
+
+
+def test_region_parts_with_one_id_are_one_row(counties: gpd.GeoDataFrame, grid: Grid) -> None:
+    # the profiles' region summaries dissolve the parts of a unit: carbon does the same
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    two = counties.iloc[:3].copy()
+    two["name"] = [two["name"].iloc[0], "other", two["name"].iloc[0]]
+    merged = carbon_regions(stock, two, id_field="name")
+    assert list(merged["region"]) == [two["name"].iloc[0], "other"]
+    parts = carbon_regions(stock, counties.iloc[[0, 2]], id_field="name")
+    assert merged["stock_tco2e"].iloc[0] == pytest.approx(parts["stock_tco2e"].sum(), rel=1e-9)
+    assert merged["area_ha"].iloc[0] == pytest.approx(parts["area_ha"].sum(), rel=1e-9)

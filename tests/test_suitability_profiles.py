@@ -387,3 +387,18 @@ def test_min_area_connectivity_is_the_integer_4_or_8(tmp_path: Path, value: str)
         load_profile(path)
     ok = _copy(tmp_path, "carbon_sink", ("[weights]", extra.replace(value, "4") + "\n[weights]"))
     assert any(getattr(c, "connectivity", None) == 4 for c in load_profile(ok).constraints)
+
+
+def test_cli_check_finds_a_missing_site_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # without it the run stopped only after the scoring (~18 s on the demo)
+    text = profile_path("solarfarm").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if not ln.startswith("capacity_density_mw_per_km2")]
+    path = tmp_path / "my_solar.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["profiles", "check", str(path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "need capacity_density_mw_per_km2" in err and "\n" not in err

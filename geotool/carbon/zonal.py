@@ -175,6 +175,12 @@ def carbon_regions(
             where="regions",
             fix=f"use one of: {', '.join(map(str, regions.columns))}",
         )
+    if id_field is not None and regions[id_field].duplicated().any():
+        # one row per unit, as the profiles' region summaries: the parts of a unit (an island
+        # stored as its own feature) are dissolved into it, in first-appearance order
+        order = list(dict.fromkeys(regions[id_field]))
+        regions = regions[[id_field, regions.geometry.name]].dissolve(by=id_field, sort=False)
+        regions = regions.loc[order].reset_index()
     px_ha = pixel_area_ha(stock)
     layers = _region_layers(stock)
     z = zonal_sums(stock, regions, layers, "regions")

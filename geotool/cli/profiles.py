@@ -34,9 +34,11 @@ def show(name: str) -> None:
 @click.argument("name")
 def check(name: str) -> None:
     """Validate a profile (built-in NAME or file path) and summarise it."""
+    from geotool.sites.params import check_site_params
     from geotool.suitability import load_profile
 
     p = load_profile(name)
+    check_site_params(p)  # what the site metrics need, known before any run
     click.echo(f"{p.name}: {p.description}")
     click.echo(f"  constraints: {len(p.constraints)}")
     for c in p.constraints:

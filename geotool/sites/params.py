@@ -76,6 +76,21 @@ def required_param(profile: Profile, key: str, kind: str) -> float:
     return value
 
 
+def check_site_params(profile: Profile, options: SiteOptions | None = None) -> None:
+    """Raise now what the site metrics of ``profile`` would raise after the scoring: a
+    missing capacity or IT-load density, or a layout without a turbine.
+
+    >>> from geotool.suitability import load_profile
+    >>> check_site_params(load_profile("solarfarm", {"sites": {"capacity_density_mw_per_km2": 50}}))
+    """
+    options = options if options is not None else SiteOptions()
+    kind = metric_kind(profile, options)
+    if kind is not None:
+        capacity_density_mw_per_km2(kind, profile, options)
+    if kind == "datacenter":
+        required_param(profile, "it_load_density_mw_per_km2", kind)
+
+
 def profile_turbine(profile: Profile) -> TurbineInfo | None:
     """Data sheet of the profile's ``turbine`` (windpowerlib library), if it names one."""
     name = profile.sites.params.get("turbine")
