@@ -273,9 +273,8 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
     if isinstance(crs, str) and crs.strip().lower() == "auto":
         if region is None:
             raise CRSError('crs = "auto" needs a region', where="study.crs")
-        lon, lat = _region_centre(region)
-        out = utm_crs(lon, lat)
-        _check_areal_scale(out, "auto", lon, lat)
+        out = utm_crs(*_region_centre(region))
+        _check_areal_scale(out, "auto", region)
         return out
     try:
         out = CRS.from_user_input(crs)
@@ -290,7 +289,7 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
             fix='use "auto" (UTM zone of the region) or a projected EPSG code in metres',
         )
     if region is not None:
-        _check_areal_scale(out, crs, *_region_centre(region))
+        _check_areal_scale(out, crs, region)
     return out
 
 
@@ -300,28 +299,53 @@ def _region_centre(region: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, flo
     return (float(west) + float(east)) / 2.0, (float(south) + float(north)) / 2.0
 
 
-def _check_areal_scale(crs: CRS, name: Any, lon: float, lat: float) -> None:
-    """Refuse a CRS whose areal scale at ``(lon, lat)`` is off by more than 2 %."""
+def _equal_area_hint(region: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+    """An Albers equal-area CRS for the region: standard parallels at 1/6 and 5/6 of its
+    latitude span (the usual rule for conic projections, Snyder 1987, ch. 14)."""
+    west, south, east, north = (float(v) for v in region.to_crs("EPSG:4326").total_bounds)
+    span = north - south
+    lat1, lat2 = south + span / 6.0, north - span / 6.0
+    lon0, lat0 = (west + east) / 2.0, (south + north) / 2.0
+    return (
+        f'crs = "+proj=aea +lat_1={lat1:.1f} +lat_2={lat2:.1f} +lat_0={lat0:.1f} '
+        f'+lon_0={lon0:.1f} +datum=WGS84 +units=m"'
+    )
+
+
+def _check_areal_scale(crs: CRS, name: Any, region: gpd.GeoDataFrame | gpd.GeoSeries) -> None:
+    """Refuse a CRS whose areal scale is off by more than 2 % anywhere on the region's
+    extent (its centre, corners and edge midpoints: a UTM zone is true near its central
+    meridian only, so a region much wider than a zone is refused too)."""
     from pyproj import Proj
 
-    try:
-        scale = float(Proj(crs).get_factors(lon, lat).areal_scale)
-    except Exception:  # pyproj raises its own errors for points outside the projection
-        scale = math.nan
+    west, south, east, north = (float(v) for v in region.to_crs("EPSG:4326").total_bounds)
+    lons = [west, (west + east) / 2.0, east]
+    lats = [south, (south + north) / 2.0, north]
+    points = [(x, y) for x in lons for y in lats]
+    scales: list[float] = []
+    for x, y in points:
+        try:
+            scales.append(float(Proj(crs).get_factors(x, y).areal_scale))
+        except Exception:  # pyproj raises its own errors for points outside the projection
+            scales.append(math.nan)
     label = crs.to_string() if isinstance(name, str) and name == "auto" else str(name)
-    fix = 'use crs = "auto" (UTM zone of the region) or an equal-area CRS for the region'
-    if not math.isfinite(scale) or scale <= 0:
+    which = "UTM zone of the region's centre" if name == "auto" else "the study's CRS"
+    fix = f"use an equal-area CRS for the region, e.g. {_equal_area_hint(region)}"
+    bad = [(s, p) for s, p in zip(scales, points, strict=True) if not (math.isfinite(s) and s > 0)]
+    if bad:
+        lon, lat = bad[0][1]
         raise CRSError(
-            f"analysis CRS {label} cannot be evaluated at the region centre "
-            f"({lon:.2f}, {lat:.2f}): it does not cover the region",
+            f"analysis CRS {label} ({which}) cannot be evaluated at ({lon:.2f}, {lat:.2f}) of "
+            "the region: it does not cover the region",
             where="study.crs",
             fix=fix,
         )
-    if abs(scale - 1.0) > MAX_AREAL_DISTORTION:
+    worst, (lon, lat) = max(zip(scales, points, strict=True), key=lambda sp: abs(sp[0] - 1.0))
+    if abs(worst - 1.0) > MAX_AREAL_DISTORTION:
         raise CRSError(
-            f"analysis CRS {label} distorts areas by {100.0 * (scale - 1.0):+.1f} % at the "
-            f"region centre ({lon:.2f}, {lat:.2f}); areas are computed flat in it and would "
-            f"be wrong by that much (at most {100 * MAX_AREAL_DISTORTION:g} % is accepted)",
+            f"analysis CRS {label} ({which}) distorts areas by {100.0 * (worst - 1.0):+.1f} % "
+            f"at ({lon:.2f}, {lat:.2f}) of the region; areas are computed flat in it and "
+            f"would be wrong by that much (at most {100 * MAX_AREAL_DISTORTION:g} % is accepted)",
             where="study.crs",
             fix=fix,
         )

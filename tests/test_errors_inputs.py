@@ -321,6 +321,8 @@ def test_a_continent_at_one_metre_is_a_typo() -> None:
         BASE.replace("bbox = [113.0, 24.0, 113.2, 24.2]", "bbox = [70, 15, 135, 55]").replace(
             "resolution = 100", "resolution = 1"
         )
+        # an equal-area CRS fit for a continent (a UTM zone is refused for its distortion)
+        + 'crs = "+proj=aea +lat_1=21.7 +lat_2=48.3 +lat_0=35 +lon_0=102.5 +datum=WGS84"\n'
     )
     with pytest.raises(ConfigError, match="is the resolution in metres"):
         study_grid(study, load_region(study))

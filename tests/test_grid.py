@@ -128,11 +128,11 @@ def _lonlat_box(west: float, south: float, east: float, north: float) -> gpd.Geo
 
 
 def test_web_mercator_is_refused_where_it_inflates_areas() -> None:
-    shaoguan = _lonlat_box(113.0, 24.3, 114.3, 25.3)  # ~24.8°N: areal scale 1/cos²φ ≈ 1.21
+    shaoguan = _lonlat_box(113.0, 24.3, 114.3, 25.3)  # worst at 25.3°N: 1/cos²φ = 1.2235
     with pytest.raises(CRSError) as err:
         Grid.from_region(shaoguan, 1000, "EPSG:3857")
     message = str(err.value)
-    assert "EPSG:3857" in message and "+21." in message and "auto" in message
+    assert "EPSG:3857" in message and "+22.3 %" in message and "+proj=aea" in message
     assert "\n" not in message and err.value.where == "study.crs"
     # without a region (study check) only the units are validated
     assert resolve_crs("EPSG:3857").to_epsg() == 3857
@@ -154,3 +154,17 @@ def test_web_mercator_is_refused_where_it_inflates_areas() -> None:
 )
 def test_true_to_area_crs_pass(box: tuple[float, ...], crs: str, epsg: int) -> None:
     assert Grid.from_region(_lonlat_box(*box), 1000, crs).crs.to_epsg() == epsg
+
+
+def test_auto_utm_is_refused_for_a_region_far_wider_than_its_zone() -> None:
+    # 100-125°E: 12.5° either side of the centre's central meridian (111 or 117°E), where the
+    # UTM areal scale (k0 (1 + (Δλ cos φ)² / 2))² exceeds 1.02
+    china_east = _lonlat_box(100.0, 20.0, 125.0, 40.0)
+    with pytest.raises(CRSError, match=r"UTM zone of the region's centre\) distorts areas"):
+        Grid.from_region(china_east, 5000, "auto")
+    hint = "+proj=aea +lat_1=23.3 +lat_2=36.7 +lat_0=30.0 +lon_0=112.5 +datum=WGS84 +units=m"
+    with pytest.raises(CRSError) as err:
+        Grid.from_region(china_east, 5000, "auto")
+    assert hint in str(err.value)
+    # the suggested equal-area CRS is accepted for the same region
+    assert Grid.from_region(china_east, 5000, hint).crs.is_projected
