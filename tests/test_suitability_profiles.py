@@ -402,3 +402,10 @@ def test_cli_check_finds_a_missing_site_parameter(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "need capacity_density_mw_per_km2" in err and "\n" not in err
+
+
+def test_a_quoted_number_error_says_how_to_fix_it(tmp_path: Path) -> None:
+    path = _copy(tmp_path, "windfarm", ("max = 1750.0", 'max = "1750"'))
+    with pytest.raises(ConfigError) as err:
+        load_profile(path)
+    assert "write it without quotes, e.g. max = 4.0" in str(err.value)

@@ -105,9 +105,17 @@ class Table:
                 raise ConfigError("missing number", where=self.at(key), fix=f"add {key} = ...")
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"expected a number, got {value!r}", where=self.at(key))
+            raise ConfigError(
+                f"expected a number, got {value!r}",
+                where=self.at(key),
+                fix=f"write it without quotes, e.g. {key} = 4.0",
+            )
         if not np.isfinite(value):
-            raise ConfigError(f"expected a finite number, got {value!r}", where=self.at(key))
+            raise ConfigError(
+                f"expected a finite number, got {value!r}",
+                where=self.at(key),
+                fix=f"give {key} a finite number (not nan or inf)",
+            )
         return float(value)
 
     def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
@@ -385,12 +393,18 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
 def parse_judgement(value: Any, where: str) -> float:
     """An AHP matrix entry: a number or a fraction written as text (``"1/3"``)."""
     if isinstance(value, bool):
-        raise ConfigError(f"expected a number, got {value!r}", where=where)
+        raise ConfigError(
+            f"expected a number, got {value!r}", where=where, fix='e.g. 3, 0.5 or "1/3"'
+        )
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
         try:
             return float(Fraction(value.replace(" ", "")))
         except (ValueError, ZeroDivisionError) as exc:
-            raise ConfigError(f"cannot read {value!r} as a number", where=where) from exc
-    raise ConfigError(f"expected a number or a fraction, got {value!r}", where=where)
+            raise ConfigError(
+                f"cannot read {value!r} as a number", where=where, fix='e.g. 3, 0.5 or "1/3"'
+            ) from exc
+    raise ConfigError(
+        f"expected a number or a fraction, got {value!r}", where=where, fix='e.g. 3, 0.5 or "1/3"'
+    )
