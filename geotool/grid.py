@@ -247,7 +247,7 @@ class Grid:
 
 
 MAX_AREAL_DISTORTION = 0.02
-"""Largest accepted ``|areal scale - 1|`` of the analysis CRS at the region centre.
+"""Largest accepted ``|areal scale - 1|`` of the analysis CRS over the region's extent.
 
 Areas are pixel counts times the flat pixel area, so the CRS's areal scale is a direct
 error on every area. Assumption (geotool default): 2 % — UTM (k0 = 0.9996, Snyder 1987,
@@ -260,7 +260,7 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
     """``"auto"`` → UTM zone of the region's centroid; anything else → that CRS (must be metric).
 
     With a ``region``, the CRS must also keep areas true to within
-    :data:`MAX_AREAL_DISTORTION` at the region centre (areas are computed flat in it).
+    :data:`MAX_AREAL_DISTORTION` over the region's extent (areas are computed flat in it).
 
     >>> import geopandas as gpd, shapely
     >>> r = gpd.GeoSeries([shapely.box(113.0, 24.0, 114.0, 25.0)], crs="EPSG:4326")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,13 @@ from geotool.stack import load_region, load_stack, study_grid
 from geotool.study import Study
 
 
-def study_files(study: Study) -> list[Path]:
-    """Every file a study reads (study file, region, layers): what ``--out --force`` must not
-    replace."""
+def study_files(study: Study, profiles: Sequence[str] = ()) -> list[Path]:
+    """Every file a run reads (study file, region, layers, profiles given by path): what
+    ``--out --force`` must not replace."""
+    from geotool.profiles import is_path_like
+
     paths = [study.path, study.region, *(inp.path for inp in study.layers.values())]
+    paths += [Path(p) for p in profiles if is_path_like(p)]
     return [p for p in paths if p is not None]
 
 
@@ -188,9 +191,11 @@ def run_demo(
 ) -> RunResult:
     """Build the demo inputs into ``out/inputs`` and run the whole pipeline into ``out``."""
     from geotool.demo import build_demo
+    from geotool.profiles import is_path_like
     from geotool.study import load_study
 
     inputs = [] if region_file is None else [region_file]
+    inputs += [Path(p) for p in (options.profiles if options else ()) if is_path_like(p)]
     with OutputDir(out, force=force, inputs=inputs) as outdir:
         say("generating the demo region")
         with outdir.stage("demo inputs"):

@@ -44,9 +44,14 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
     """
     if study.region is None:
         assert study.bbox is not None
+        # edges densified (1/100 of the box side): projected, the box's sides are the curved
+        # parallels and meridians, not chords between its four corners
+        box = shapely.box(*study.bbox)
+        west, south, east, north = study.bbox
+        step = min(east - west, north - south) / 100.0
         return gpd.GeoDataFrame(
             {REGION_ID_COLUMN: [study.name]},
-            geometry=[shapely.box(*study.bbox)],
+            geometry=[shapely.segmentize(box, step) if step > 0 else box],
             crs=study.bbox_crs,
         )
     gdf = read_vector(

@@ -431,7 +431,8 @@ def _validate_tables(
             # a profile given by path on the command line (checked when it is loaded), unless
             # the name is a near miss of a built-in: [profiles.windfrm] would be ignored
             close = difflib.get_close_matches(name, BUILTIN_PROFILES, n=1, cutoff=0.85)
-            if close:
+            # windfarm2, carbon_sinks: a user's variant named after the built-in, not a typo
+            if close and not name.startswith(close[0]):
                 raise UnknownNameError(
                     f"[profiles.{name}] is not a built-in profile",
                     where=f"{where}: profiles.{name}",

@@ -166,13 +166,29 @@ def test_demand_centres_are_synthetic_only_where_the_demo_invents_them() -> None
     assert "Guangzhou" not in set(far.demand_centres["name"])
 
 
-def test_out_dot_stages_beside_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_is_never_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # replacing it would leave the user's shell in a deleted folder
     out = tmp_path / "here"
     out.mkdir()
     (out / "old.txt").write_text("earlier run")
     monkeypatch.chdir(out)
-    with OutputDir(Path("."), force=True) as o:
-        assert o.staging.parent == tmp_path
-        o.path("new.txt").write_text("this run")
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    for name in (".", str(out), ".."):
+        with pytest.raises(OutputExistsError, match="the folder you are working in"):
+            OutputDir(Path(name), force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+    OutputDir(Path("results"), force=True).discard()  # a subfolder is fine
+
+
+def test_force_never_replaces_a_folder_holding_a_profile_file(
+    study: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = study / "out"
+    out.mkdir()
+    profile = out / "my_mini.toml"
+    profile.write_text((study / "mini.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(SystemExit) as info:
+        main(["run", "study.toml", "--profile", str(profile), "--out", str(out), "--force", "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and "holds an input of this command" in err[-1]
+    assert profile.is_file()

@@ -17,6 +17,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
 from geotool.catalog import get_layer
+from geotool.errors import ExtentError
 from geotool.grid import Grid
 from geotool.io.raster import (
     _res_in_grid_units,
@@ -221,6 +222,18 @@ def test_a_0_360_raster_aligns_west_of_greenwich(global_files):
     blocks = align_raster(src, spec, grid, chunk=16).values
     same = align_raster(open_raster(global_files[0]), spec, grid, chunk=16).values
     assert_same(blocks, same, atol=1e-6)
+
+
+def test_a_region_across_a_global_file_seam_is_a_clear_error(global_files):
+    # London-like grid across 0° under a 0..360 file, and a Fiji-like grid across 180° under
+    # a -180..180 file: one longitude shift per warp would leave one side empty
+    greenwich = utm_grid((-1.5, 51.0, 1.5, 52.0), 2000, "EPSG:32631")
+    with pytest.raises(ExtentError, match="crosses the file's 0/360° longitude seam"):
+        check_overlap(open_raster(global_files[1]), greenwich, "global_360.tif")
+    assert check_overlap(open_raster(global_files[0]), greenwich, "g") == pytest.approx(1.0)
+    fiji = utm_grid((179.0, -18.5, 181.0, -17.5), 2000, "EPSG:32760")
+    with pytest.raises(ExtentError, match="CENTER_LONG 180"):
+        check_overlap(open_raster(global_files[0]), fiji, "global_180.tif")
 
 
 def test_resampling_compares_pixel_sizes_where_the_grid_is(global_files):

@@ -90,8 +90,9 @@ def test_overrides_reach_a_user_copy_that_keeps_the_builtin_name(tmp_path: Path)
 def test_a_near_miss_override_table_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(UnknownNameError, match=r"did you mean \[profiles.windfarm\]"):
         load_study(_study(tmp_path, "\n[profiles.windfrm.weights]\nwind = 0.5\n"))
-    # a user profile of its own name is fine
-    load_study(_study(tmp_path, "\n[profiles.my_quarry.weights]\nslope = 0.5\n"))
+    # a user profile of its own name is fine, also one named after a built-in it varies
+    for name in ("my_quarry", "windfarm2", "carbon_sinks"):
+        load_study(_study(tmp_path, f"\n[profiles.{name}.weights]\nslope = 0.5\n"))
 
 
 def test_temperature_at_depth_is_derived_at_the_profile_well_depth(tmp_path: Path) -> None:
@@ -101,3 +102,20 @@ def test_temperature_at_depth_is_derived_at_the_profile_well_depth(tmp_path: Pat
     deep = load_study(_study(tmp_path, "\n[resources]\ngeothermal_depth_m = 3500.0\n"))
     with pytest.raises(ConfigError, match="target_depth_m = 1500 m but"):
         _resource_config(deep, ResourceConfig, [geo])
+
+
+def test_a_bbox_region_keeps_its_curved_sides_when_projected(tmp_path: Path) -> None:
+    from geotool.stack import load_region
+
+    text = (
+        _study(tmp_path, "")
+        .read_text()
+        .replace("bbox = [113.4, 24.7, 113.6, 24.9]", "bbox = [112.0, 23.5, 115.0, 25.5]")
+    )
+    (tmp_path / "study.toml").write_text(text, encoding="utf-8")
+    region = load_region(load_study(tmp_path / "study.toml")).to_crs(32649).geometry.iloc[0]
+    # just inside the middle of each side (0.003°): a chord between the corners cuts the
+    # north side's parallel (curved in UTM), leaving such points outside
+    inside = [(113.5, 25.497), (113.5, 23.503), (112.003, 24.5), (114.997, 24.5)]
+    pts = gpd.GeoSeries(gpd.points_from_xy(*zip(*inside, strict=True)), crs=4326).to_crs(32649)
+    assert all(region.contains(p) for p in pts)

@@ -239,5 +239,8 @@ def test_filter_operator_typos_are_refused():
         msg = str(info.value)
         assert f"did you mean '{meant}'?" in msg and "voltage_kv" in msg and "\n" not in msg
     assert parse_filter("name == '>x'") == ("name", "==", ">x")  # quoted text may start so
+    for missing in ("voltage_kv ==", "voltage_kv >= ="):
+        with pytest.raises(ConfigError, match="no value after the operator"):
+            parse_filter(missing)
     with pytest.raises(ConfigError, match=r"^p\.toml: grid where: .*did you mean '>='\?"):
         check_vector_layer("power_lines", "voltage_kv => 110", "p.toml: grid")

@@ -28,6 +28,6 @@ def run(study_file: Path, out: Path, force: bool, quiet: bool, **run: object) ->
     from geotool.pipeline import execute_run, study_files
 
     say = (lambda _m: None) if quiet else (lambda m: click.echo(f"geotool: {m}", err=True))
-    with OutputDir(out, force=force, inputs=study_files(study)) as outdir:
+    with OutputDir(out, force=force, inputs=study_files(study, options.profiles)) as outdir:
         result = execute_run(study, outdir, options, command="run", say=say)
     report_run(result, out, quiet=quiet)

@@ -76,6 +76,14 @@ class OutputDir:
                     where=str(self.out),
                     fix="choose an --out that holds none of the inputs",
                 )
+        if Path.cwd().resolve().is_relative_to(self.out.absolute().resolve()):
+            # replacing it would leave the shell in a deleted folder (and `.` holds no name
+            # to stage beside)
+            raise OutputExistsError(
+                "is the folder you are working in (or holds it)",
+                where=str(out),
+                fix="write into a subfolder, e.g. --out results",
+            )
         if self.out.is_dir() and any(self.out.iterdir()) and not force:
             raise OutputExistsError(
                 "output folder exists and is not empty",

@@ -272,6 +272,16 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
             fix="check the file covers the region (and that its CRS is right)",
         )
     box, shift = placed
+    if crs.is_geographic and _crosses_seam(box, bounds):
+        # one longitude shift per warp: the part of the region across the file's seam
+        # (0° for a 0..360 file, 180° for a -180..180 one) would come out empty
+        centre = 0 if bounds[2] > 180.0 else 180
+        raise ExtentError(
+            f"the study region crosses the file's {bounds[0]:g}/{bounds[2]:g}° longitude seam",
+            where=where,
+            fix=f"re-centre the file on {centre}°, e.g. gdalwarp --config CENTER_LONG "
+            f"{centre} -t_srs EPSG:4326 in.tif out.tif",
+        )
     share = _covered_share(crs, bounds, grid, box[0] if crs.is_geographic else None, shift)
     if share > 0:
         return share
@@ -279,6 +289,13 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
     w = min(box[2], bounds[2]) - max(box[0], bounds[0])
     h = min(box[3], bounds[3]) - max(box[1], bounds[1])
     return float(min(1.0, (w * h) / ((box[2] - box[0]) * (box[3] - box[1]))))
+
+
+def _crosses_seam(box: tuple[float, ...], bounds: tuple[float, ...]) -> bool:
+    """A global lon/lat file (360° wide) whose edge longitude falls inside the grid's box."""
+    if bounds[2] - bounds[0] < 359.0:
+        return False
+    return box[0] < bounds[0] < box[2] or box[0] < bounds[2] < box[2]
 
 
 def grid_bounds_in_source(

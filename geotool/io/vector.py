@@ -375,6 +375,12 @@ def parse_filter(where: str) -> tuple[str, str, Any]:
             fix="write `field op value`, op one of == != < <= > >= in",
         )
     field, op, text = m.group("field"), m.group("op"), m.group("value")
+    if not text.strip(_OP_CHARS + " "):  # `voltage_kv ==`: the operator with no value
+        raise ConfigError(
+            f"cannot parse {where!r}: no value after the operator",
+            where="where",
+            fix=f"write `{field} op value`, e.g. {field} >= 110",
+        )
     if text[0] in _OP_CHARS:  # `=> 110`, `>>= 3`: a mistyped operator, not a value
         typed = op + text[: len(text) - len(text.lstrip(_OP_CHARS + " "))].replace(" ", "")
         raise ConfigError(
