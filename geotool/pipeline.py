@@ -82,6 +82,16 @@ def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[st
         entry = {"role": role, **files[p], "synthetic": synthetic}
         if layer is not None:
             entry["layer"] = layer
+        inp = study.layers.get(role)
+        if inp is not None:  # how to read it again (geotool map shows input layers)
+            if inp.variable is not None:
+                entry["variable"] = inp.variable
+            if inp.band != 1:
+                entry["band"] = inp.band
+            if inp.units is not None:
+                entry["units"] = inp.units
+            if inp.crs is not None:
+                entry["crs"] = inp.crs
         out.append(entry)
     return out
 

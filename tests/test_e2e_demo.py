@@ -357,3 +357,46 @@ def test_demo_map_in_headless_chromium(demo: Path, tmp_path: Path) -> None:
         log.assert_clean(html.as_uri())
         print(f"demo map.html {html.stat().st_size / 1e6:.1f} MB, ready in {ready_s:.2f} s")
         chromium.close()
+
+
+def test_profile_map_shows_the_study_input_layers(demo: Path) -> None:
+    """The windfarm composition's wind speed and land cover are study inputs, which `run`
+    does not write: the map reads them through the manifest, onto the study's extent."""
+    from geotool.webmap import build_model, load_composition
+    from geotool.webmap.model import _input_raster
+
+    comp = load_composition("windfarm")
+    model = build_model(demo, comp, max_size=400)
+    assert "wind_speed_100m.tif" not in model.missing and "land_cover.tif" not in model.missing
+    layer = next(r for r in comp.rasters if r.file == "wind_speed_100m.tif")
+    manifest = json.loads((demo / "manifest.json").read_text())
+    found = _input_raster(layer, demo, manifest, [demo / "score_windfarm.tif"], 400)
+    assert found is not None
+    warped, source = found
+    record = next(i for i in manifest["inputs"] if i["role"] == "wind_speed_100m")
+    assert source == Path(record["path"]).name
+    # the same pixels as rasterio's own reproject of the input onto that Web Mercator grid,
+    # with the resampling geotool's loader picks for it (average from a finer source)
+    from pyproj import CRS
+
+    from geotool.catalog import get_layer
+    from geotool.io.raster import choose_resampling, open_raster
+
+    h, w = warped.values.shape
+    target = Grid(CRS.from_user_input("EPSG:3857"), warped.transform, (h, w))
+    method = choose_resampling(
+        get_layer("wind_speed_100m"), open_raster(demo / record["path"]), target
+    )
+    ref = np.full(warped.values.shape, np.nan)
+    with rasterio.open(demo / record["path"]) as ds:
+        reproject(
+            rasterio.band(ds, 1),
+            ref,
+            dst_transform=warped.transform,
+            dst_crs="EPSG:3857",
+            dst_nodata=np.nan,
+            resampling=method,
+        )
+    both = np.isfinite(ref) & np.isfinite(warped.values)
+    assert both.mean() > 0.9
+    np.testing.assert_allclose(warped.values[both], ref[both], atol=0.05)

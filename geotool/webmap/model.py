@@ -28,11 +28,14 @@ from geotool.webmap.compositions import Composition, RasterLayer, VectorLayer
 from geotool.webmap.legend import Legend, classes_legend, continuous_legend, manifest_classes
 from geotool.webmap.provenance import InputRecord, Provenance, read_manifest, summarise
 from geotool.webmap.raster import (
+    WEB_MERCATOR,
     LatLonBounds,
+    WarpedRaster,
     colorize_classes,
     colorize_continuous,
     robust_range,
     warp_to_web_mercator,
+    web_mercator_grid,
 )
 from geotool.webmap.vectors import (
     DEFAULT_LABELS,
@@ -135,12 +138,21 @@ def build_model(
     provenance = summarise(manifest)
     missing: list[str] = []
     images = []
+    present = [outdir / r.file for r in composition.rasters if (outdir / r.file).is_file()]
     for i, layer in enumerate(composition.rasters):
         path = outdir / layer.file
         if path.is_file():
-            images.append(_image(f"r{i}", layer, path, max_size, manifest or {}))
-        else:
+            warped = warp_to_web_mercator(
+                path, max_size=max_size, categorical=layer.kind == "classes"
+            )
+            images.append(_image(f"r{i}", layer, warped, path.name, manifest or {}))
+            continue
+        from_input = _input_raster(layer, outdir, manifest or {}, present, max_size)
+        if from_input is None:
             missing.append(layer.file)
+        else:
+            warped, source = from_input
+            images.append(_image(f"r{i}", layer, warped, source, manifest or {}))
     _check_profiles(outdir, composition, images)
     vectors = []
     for i, vlayer in enumerate(composition.vectors):
@@ -189,10 +201,59 @@ def _check_profiles(outdir: Path, comp: Composition, images: list[ImageOverlay])
             )
 
 
+def _input_raster(
+    layer: RasterLayer,
+    outdir: Path,
+    manifest: dict[str, Any],
+    present: list[Path],
+    max_size: int,
+) -> tuple[WarpedRaster, str] | None:
+    """A composition raster named like a study layer (``wind_speed_100m.tif``,
+    ``land_cover.tif``) that ``geotool run`` does not write: read from the input file the
+    manifest lists for that layer, through geotool's loader (no-data codes, NetCDF variable,
+    scale/offset, units converted to the catalog's, the catalog's resampling), onto the Web
+    Mercator grid of the folder's first raster (the study's extent, not the input's, which
+    may cover the globe). None when there is no such input or raster to place it on."""
+    from geotool.catalog import get_layer
+    from geotool.errors import UnknownNameError
+    from geotool.grid import Grid
+    from geotool.io.raster import choose_resampling, open_raster, warp_to
+
+    stem = Path(layer.file).stem
+    records = manifest.get("inputs")
+    if not present or not isinstance(records, list):
+        return None
+    rec = next((r for r in records if isinstance(r, dict) and r.get("role") == stem), None)
+    try:
+        spec = get_layer(stem)
+    except UnknownNameError:
+        return None
+    if rec is None or spec.kind != "raster" or not isinstance(rec.get("path"), str):
+        return None
+    path = Path(rec["path"]) if Path(rec["path"]).is_absolute() else outdir / rec["path"]
+    if not path.is_file():
+        return None
+    src = open_raster(
+        path,
+        band=int(rec.get("band", 1)),
+        variable=rec.get("variable"),
+        crs=rec.get("crs"),
+        units=rec.get("units"),
+    )
+    import rasterio
+
+    with rasterio.open(present[0]) as ds:
+        transform, w, h = web_mercator_grid(ds.crs, ds.width, ds.height, ds.bounds, max_size)
+    from pyproj import CRS
+
+    grid = Grid(CRS.from_user_input(WEB_MERCATOR), transform, (h, w))
+    values = warp_to(src, spec, grid, choose_resampling(spec, src, grid))
+    return WarpedRaster(values=values.astype(np.float64), transform=transform), path.name
+
+
 def _image(
-    key: str, layer: RasterLayer, path: Path, max_size: int, manifest: dict[str, Any]
+    key: str, layer: RasterLayer, warped: WarpedRaster, source: str, manifest: dict[str, Any]
 ) -> ImageOverlay:
-    warped = warp_to_web_mercator(path, max_size=max_size, categorical=layer.kind == "classes")
     title = f"{layer.name} ({layer.units})" if layer.units else layer.name
     legend: Legend | None
     if layer.kind == "classes":
@@ -219,7 +280,7 @@ def _image(
         show_for_profile=layer.show_for_profile,
         profile=layer.profile,
         legend=legend if layer.legend else None,
-        source=path.name,
+        source=source,
     )
 
 
