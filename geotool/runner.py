@@ -88,8 +88,9 @@ def run_study(
     result.profiles = [p.name for p in profiles]
     from geotool.sites.params import check_site_params
 
+    opts = site_options(study)
     for p in profiles:  # before the stack is computed, not after the scoring
-        check_site_params(p, site_options(study))
+        check_site_params(p, opts)
     config = _resource_config(study, ResourceConfig, profiles)  # before any file is read
 
     with outdir.stage("load"):

@@ -123,27 +123,17 @@ def wind_machine(
     """
     wind = [p for p in profiles if metric_kind(p) == "windfarm"]
     out = dict(resources)
-    height: tuple[float, str] | None = None
-    if "hub_height_m" in resources:
-        source = f"{where}: [resources] hub_height_m"
-        height = (_machine_value("hub_height_m", resources["hub_height_m"], source), source)
-    for profile in wind:
-        if "hub_height_m" not in profile.sites.params:
-            continue
-        source = f"profile {profile.name}: [sites] hub_height_m"
-        value = _machine_value("hub_height_m", profile.sites.params["hub_height_m"], source)
-        if height is None:
-            height = (value, source)
-        elif value != height[0]:
-            raise ConfigError(
-                f"{source} = {value:g} m but {height[1]} = {height[0]:g} m: the wind at hub "
-                "height is derived once per study",
-                where=source,
-                fix="give hub_height_m the same value in both (or run the profiles in "
-                "separate studies)",
-            )
+    height = _one_per_study(
+        resources,
+        "hub_height_m",
+        wind,
+        "hub_height_m",
+        where,
+        derived="the wind at hub height is derived once per study",
+        fix="give hub_height_m the same value in both (or run the profiles in separate studies)",
+    )
     if height is not None:
-        out["hub_height_m"] = height[0]
+        out["hub_height_m"] = height
     if "turbine" not in resources:
         named = {
             _machine_value("turbine", p.sites.params["turbine"], f"profile {p.name}: [sites]")
@@ -170,34 +160,52 @@ def geothermal_depth(
     {'geothermal_depth_m': 1500.0}
     """
     out = dict(resources)
-    depth: tuple[float, str] | None = None
-    if "geothermal_depth_m" in resources:
-        source = f"{where}: [resources] geothermal_depth_m"
-        depth = (
-            _machine_value("geothermal_depth_m", resources["geothermal_depth_m"], source),
-            source,
-        )
-    for profile in profiles:
-        if (
-            metric_kind(profile) != "geothermal_heat"
-            or "target_depth_m" not in profile.sites.params
-        ):
-            continue
-        source = f"profile {profile.name}: [sites] target_depth_m"
-        value = _machine_value("target_depth_m", profile.sites.params["target_depth_m"], source)
-        if depth is None:
-            depth = (value, source)
-        elif value != depth[0]:
-            raise ConfigError(
-                f"{source} = {value:g} m but {depth[1]} = {depth[0]:g} m: the temperature at "
-                "depth the profile scores is derived once per study",
-                where=source,
-                fix="give both the same depth (e.g. [profiles.geothermal_heat.sites] "
-                "target_depth_m), or run the profiles in separate studies",
-            )
+    depth = _one_per_study(
+        resources,
+        "geothermal_depth_m",
+        [p for p in profiles if metric_kind(p) == "geothermal_heat"],
+        "target_depth_m",
+        where,
+        derived="the temperature at depth the profile scores is derived once per study",
+        fix="give both the same depth (e.g. [profiles.geothermal_heat.sites] target_depth_m), "
+        "or run the profiles in separate studies",
+    )
     if depth is not None:
-        out["geothermal_depth_m"] = depth[0]
+        out["geothermal_depth_m"] = depth
     return out
+
+
+def _one_per_study(
+    resources: Mapping[str, Any],
+    resource_key: str,
+    profiles: Sequence[Profile],
+    site_key: str,
+    where: str,
+    *,
+    derived: str,
+    fix: str,
+) -> float | None:
+    """The one value (metres) of a layer derived once per study: ``[resources]
+    resource_key`` and the profiles' ``[sites] site_key`` must agree (a :class:`ConfigError`
+    naming both otherwise); None when none of them gives it."""
+    agreed: tuple[float, str] | None = None
+    if resource_key in resources:
+        source = f"{where}: [resources] {resource_key}"
+        agreed = (_machine_value(resource_key, resources[resource_key], source), source)
+    for profile in profiles:
+        if site_key not in profile.sites.params:
+            continue
+        source = f"profile {profile.name}: [sites] {site_key}"
+        value = _machine_value(site_key, profile.sites.params[site_key], source)
+        if agreed is None:
+            agreed = (value, source)
+        elif value != agreed[0]:
+            raise ConfigError(
+                f"{source} = {value:g} m but {agreed[1]} = {agreed[0]:g} m: {derived}",
+                where=source,
+                fix=fix,
+            )
+    return None if agreed is None else agreed[0]
 
 
 def _machine_value(key: str, value: Any, where: str) -> Any:
