@@ -136,3 +136,27 @@ def test_carbon_command_overlapping_parcels_name_the_file(
     main(["carbon", str(study), "--parcels", str(bad), "--out", str(tmp_path / "o4")])
     out = pd.read_csv(tmp_path / "o4" / "carbon_parcels.csv")
     assert list(out["parcel_id"]) == ["a", "b"]
+
+
+def test_carbon_manifest_records_the_floor_an_overriding_rule_keeps(
+    study: Path, tmp_path: Path
+) -> None:
+    # VCS with uncertainty_rule = "none": VM0047's 10 % least deduction still applies; the
+    # manifest says so next to the rule, and a note explains it
+    import json
+
+    study.write_text(
+        study.read_text().replace(
+            'standard = "ccer"',
+            'standard = "vcs"\nbuffer_risk_pct = 12\nuncertainty_rule = "none"',
+        )
+    )
+    out = tmp_path / "vcs"
+    main(["carbon", str(study), "--out", str(out)])
+    manifest = json.loads((out / "manifest.json").read_text())
+    params = manifest["parameters"]
+    assert params["uncertainty_rule"] == "none" and params["min_deduction_pct"] == 10.0
+    assert any("least deduction of 10 %" in n for n in manifest["notes"])
+    vint = pd.read_csv(out / "carbon_vintages.csv")
+    positive = vint["creditable_tco2e"] > 0
+    assert positive.any() and (vint.loc[positive, "deduction_pct"] == 10.0).all()

@@ -138,6 +138,21 @@ def test_vcs_ex_ante_deduction_is_at_least_10_percent() -> None:
     np.testing.assert_allclose(res.issuable_tco2e, [100 * 0.9 * 0.9, 100 * 0.88 * 0.9])
 
 
+def test_an_overriding_rule_never_deducts_less_than_the_standards_floor() -> None:
+    # rule "none" under VCS: VM0047's 10 % ex-ante minimum still applies, and the result says
+    # so; under CCER (no floor) "none" deducts nothing
+    none = get_rule("none")
+    vcs = credit_chain(
+        CreditInputs((1, 2), [100.0, 100.0], 0.0, 0.0, [5.0, 12.0], get_standard("vcs"), none, 10)
+    )
+    np.testing.assert_allclose(vcs.deduction_pct, [10.0, 10.0])
+    assert vcs.rule == "none" and vcs.min_deduction_pct == 10.0
+    ccer = credit_chain(
+        CreditInputs((1,), [100.0], 0.0, 0.0, 12.0, get_standard("ccer"), none, None)
+    )
+    assert ccer.deduction_pct[0] == 0.0 and ccer.min_deduction_pct == 0.0
+
+
 def test_excess_rule_named_explicitly_keeps_the_gs_threshold() -> None:
     # GS 403 worked example: 23 % -> 3 % deducted, whether the rule comes from the preset or
     # is named

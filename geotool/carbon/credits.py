@@ -108,6 +108,10 @@ class CreditResult:
     issuable_units: np.ndarray
     value_low_cny: np.ndarray
     value_high_cny: np.ndarray
+    min_deduction_pct: float = 0.0
+    """The standard's least uncertainty deduction that applied (VCS: VM0047 s.8.7's 10 %),
+    whichever rule turned the half-widths into deductions: an overriding rule, ``none``
+    included, never deducts less."""
     columns: tuple[str, ...] = field(
         default=(
             "vintage",
@@ -177,7 +181,8 @@ def credit_chain(inputs: CreditInputs) -> CreditResult:
     creditable = np.diff(credited_through, prepend=0.0)
     positive = creditable > 0
     fraction = np.asarray(deduction_fraction(hw, rule), dtype=float)
-    fraction = np.maximum(fraction, inputs.standard.min_deduction_pct / 100.0)
+    floor_pct = inputs.standard.min_deduction_pct
+    fraction = np.maximum(fraction, floor_pct / 100.0)
     ded = np.where(positive, fraction, 0.0)
     unc = creditable * ded
     after = creditable - unc
@@ -208,4 +213,5 @@ def credit_chain(inputs: CreditInputs) -> CreditResult:
         issuable_units=np.floor(issuable + 1e-9),
         value_low_cny=np.asarray(lo, dtype=float),
         value_high_cny=np.asarray(hi, dtype=float),
+        min_deduction_pct=floor_pct,
     )

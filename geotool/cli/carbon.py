@@ -71,6 +71,13 @@ def carbon(
             raise
         raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
+    credits = result["credits"]
+    if credits.min_deduction_pct > 0 and credits.rule != get_standard(config.standard).rule.name:
+        notes.append(
+            f"uncertainty rule {credits.rule!r} replaces {config.standard}'s own, but the "
+            f"standard's least deduction of {credits.min_deduction_pct:g} % of the creditable "
+            "removals still applies to every vintage"
+        )
     read_files = study_files(study) + ([parcels] if parcels is not None else [])
     with OutputDir(out, force=force, inputs=read_files) as od:
         with od.stage("carbon"):
@@ -92,6 +99,8 @@ def carbon(
                     "carbon": asdict(config),
                     "standard": asdict(get_standard(config.standard)),
                     "uncertainty_rule": result["credits"].rule,  # the preset's or the override
+                    # the standard's least deduction, applied under any rule
+                    "min_deduction_pct": result["credits"].min_deduction_pct,
                     "buffer_pct": config.buffer_pct(),
                 },
                 "notes": notes,
