@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -22,7 +23,7 @@ import scene
 from _harness import cpu_seconds, report
 
 
-def above_dem_max(values):  # atlite wants a named function, not a lambda
+def above_dem_max(values: Any) -> Any:  # atlite wants a named function, not a lambda
     return values > scene.DEM_MAX_M
 
 

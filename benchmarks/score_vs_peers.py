@@ -50,7 +50,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -164,7 +164,7 @@ def geotool_score(folder: Path, size: int) -> dict[str, Any]:
     ev = evaluate(stack, profile)
     out = folder / "geotool_score.tif"
     write_cog(ev["score"], out, grid, tags={"profile": profile.name})
-    return {"bytes": out.stat().st_size, "chunks": [len(c) for c in ev["score"].chunks]}
+    return {"bytes": out.stat().st_size, "chunks": [len(c) for c in ev["score"].chunks or ()]}
 
 
 def geotool_eligibility(folder: Path, size: int, *, in_memory: bool = False) -> dict[str, Any]:
@@ -444,6 +444,11 @@ def best_of(step: str, workdir: Path, size: int, repeat: int) -> dict[str, Any]:
     return best
 
 
+def _ok(r: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """A step that ran and did not fail."""
+    return r is not None and not r.get("failed")
+
+
 def _fmt(r: dict[str, Any] | None, floor: float, key: str = "seconds") -> str:
     if r is None:
         return f"{'skipped':>9} {'':>8} {'':>9} {'':>10}"
@@ -512,26 +517,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{step:<16} {_fmt(results.get(step), floor)}")
     geo, elig = results.get("geotool"), results.get("geotool_elig")
     nv, atl = results.get("naive"), results.get("atlite")
-    ok = lambda r: r is not None and not r.get("failed")  # noqa: E731
     print()
-    if ok(geo):
+    if _ok(geo):
         print(f"geotool scoring / I/O floor (1 thread):  {geo['seconds'] / floor:.2f}x")
-        if ok(results.get("io_floor_2t")):
+        if _ok(results.get("io_floor_2t")):
             f2 = results["io_floor_2t"]["seconds"]
             print(f"geotool scoring / I/O floor (2 threads): {geo['seconds'] / f2:.2f}x")
-    if ok(geo) and "work_cpu_s" in geo:
+    if _ok(geo) and "work_cpu_s" in geo:
         # wall >= CPU / cores: how close the step could get to the floor with no idle core
         bound = geo["work_cpu_s"] / (os.cpu_count() or 1)
         print(
             f"geotool scoring CPU {geo['work_cpu_s']:.2f} s on {os.cpu_count()} cores: at least"
             f" {bound:.2f} s = {bound / floor:.2f}x the floor with every core busy throughout"
         )
-    if ok(geo) and ok(nv):
+    if _ok(geo) and _ok(nv):
         print(f"naive script / geotool scoring:          {nv['seconds'] / geo['seconds']:.2f}x")
-    if ok(elig) and ok(atl):
+    if _ok(elig) and _ok(atl):
         print(f"atlite / geotool eligibility (COG):      {atl['seconds'] / elig['seconds']:.2f}x")
     mem = results.get("geotool_elig_mem")
-    if ok(mem) and ok(atl):
+    if _ok(mem) and _ok(atl):
         print(f"atlite / geotool eligibility (in memory): {atl['seconds'] / mem['seconds']:.2f}x")
     if cmp.get("failed"):
         print(f"comparison FAILED: {cmp['error']}")
@@ -562,14 +566,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def targets(results: dict[str, Any], size: int) -> list[tuple[str, bool, str]]:
     """Issue 8's bars that this run measured: (name, met, figures)."""
-    ok = lambda r: r is not None and not r.get("failed")  # noqa: E731
     out = []
     floor, geo = results.get("io_floor"), results.get("geotool")
-    if ok(floor) and ok(geo):
+    if _ok(floor) and _ok(geo):
         ratio = geo["seconds"] / floor["seconds"]
         out.append(("scoring <= 1.2x the I/O floor", ratio <= 1.2, f"{ratio:.2f}x"))
     elig, atl = results.get("geotool_elig_mem"), results.get("atlite")
-    if ok(elig) and ok(atl):
+    if _ok(elig) and _ok(atl):
         speed = atl["seconds"] / elig["seconds"]
         out.append(("eligibility >= 3x faster than atlite", speed >= 3.0, f"{speed:.2f}x"))
     cmp = results.get("compare", {})
@@ -584,7 +587,7 @@ def targets(results: dict[str, Any], size: int) -> list[tuple[str, bool, str]]:
         )
     if size >= 20_000:
         for step in ("geotool", "geotool_elig", "geotool_sites"):
-            if ok(results.get(step)):
+            if _ok(results.get(step)):
                 peak = results[step]["peak_mb"] * 2**20 / 1e9
                 out.append((f"{step} peak memory <= 2 GB", peak <= 2.0, f"{peak:.2f} GB"))
     return out

@@ -160,3 +160,17 @@ def test_carbon_manifest_records_the_floor_an_overriding_rule_keeps(
     vint = pd.read_csv(out / "carbon_vintages.csv")
     positive = vint["creditable_tco2e"] > 0
     assert positive.any() and (vint.loc[positive, "deduction_pct"] == 10.0).all()
+
+
+def test_carbon_notes_a_crediting_period_outside_the_standards_range(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    study.write_text(study.read_text().replace("crediting_years = 20", "crediting_years = 10"))
+    out = tmp_path / "short"
+    main(["carbon", str(study), "--out", str(out)])
+    note = "crediting_years = 10 is outside ccer crediting periods of 20-40 years"
+    assert note in capsys.readouterr().err
+    assert any(note in n for n in json.loads((out / "manifest.json").read_text())["notes"])
+    assert len(pd.read_csv(out / "carbon_vintages.csv")) == 10  # still computed

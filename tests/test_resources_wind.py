@@ -58,6 +58,26 @@ def test_capacity_factor_matches_windpowerlib_within_1_percent(name):
     assert worst < 0.01
 
 
+def test_capacity_factor_covers_high_plateaus_and_cold_air():
+    # ISA density at a 100 m hub above 6,000 m (Tibetan plateau) and above Everest, and cold
+    # sea-level air: all tabulated (they were NaN on lazy input below 0.70 kg/m³), and within
+    # 1 % of windpowerlib's density-corrected curve over a fine Weibull integral
+    rho_6100 = float(wind.air_density(6100.0))
+    rho_8950 = float(wind.air_density(8950.0))
+    assert 0.44 < rho_8950 < rho_6100 < 0.70
+    for rho in (rho_6100, rho_8950, 1.58):
+        for mean in (6.0, 9.0):
+            ref = windpowerlib_cf("E-82/2350", mean, 2.0, rho)
+            ours = wind.capacity_factor(mean, "E-82/2350", air_density=rho)
+            assert ours == pytest.approx(ref, rel=0.01)
+    lazy = wind.capacity_factor(
+        da.from_array(np.array([[7.0, 7.0]]), chunks=1),
+        "E-82/2350",
+        air_density=np.array([[rho_6100, rho_8950]]),
+    ).compute()
+    assert np.isfinite(lazy).all()
+
+
 def test_capacity_factor_grows_with_speed_and_density_and_is_bounded():
     speeds = np.linspace(3.0, 12.0, 10)
     cf = wind.capacity_factor(speeds, "E-82/2350")

@@ -124,6 +124,24 @@ class CarbonConfig:
     def standard_preset(self) -> Standard:
         return get_standard(self.standard)
 
+    def crediting_period_note(self) -> str | None:
+        """A note when ``crediting_years`` lies outside the standard's crediting-period range
+        (``standards.toml``; some ranges there are unverified, so this informs rather than
+        refuses: a short period is a legitimate what-if, not a creditable project).
+
+        >>> CarbonConfig(standard="gold_standard", crediting_years=20).crediting_period_note()
+        'crediting_years = 20 is outside gold_standard crediting periods of 30-50 years: the credits are an estimate, not an issuable project volume'
+        >>> CarbonConfig(standard="gold_standard", crediting_years=30).crediting_period_note()
+        """
+        lo, hi = self.standard_preset.crediting_years
+        if lo <= self.crediting_years <= hi:
+            return None
+        return (
+            f"crediting_years = {self.crediting_years} is outside {self.standard} crediting "
+            f"periods of {lo}-{hi} years: the credits are an estimate, not an issuable "
+            "project volume"
+        )
+
     @property
     def stock_species_spec(self) -> SpeciesSpec:
         """What the volume path uses: the mix if given, else ``species``."""

@@ -72,6 +72,10 @@ def carbon(
         raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
     credits = result["credits"]
+    period = config.crediting_period_note()
+    if period is not None:
+        notes.append(period)
+        click.echo(f"note: {period}", err=True)
     if credits.min_deduction_pct > 0 and credits.rule != get_standard(config.standard).rule.name:
         notes.append(
             f"uncertainty rule {credits.rule!r} replaces {config.standard}'s own, but the "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.interpolate import RegularGridInterpolator
-from scipy.special import gamma
+from scipy.special import gamma, gammaln
 
 from geotool.errors import InputError, UnknownNameError, ValueRangeError
 from geotool.resources._array import ArrayLike, apply_pointwise, check_range
@@ -37,13 +37,15 @@ HOURS_PER_YEAR = 8760.0
 DEFAULT_WEIBULL_K = 2.0
 """Weibull shape k = 2 (Rayleigh): the reference distribution of IEC 61400-1 wind classes."""
 
-# Lookup-table axes. Annual mean hub-height speeds on land stay well below 20 m/s; ρ spans
-# 0.75 (≈4,500 m, Tibetan plateau) to 1.45 kg/m³ (cold sea-level air). Global Wind Atlas 3
+# Lookup-table axes. Annual mean hub-height speeds on land stay well below 20 m/s. ρ spans
+# 0.44 kg/m³ (ISA at ~9,200 m: a hub above the highest terrain, Everest 8,849 m, gives
+# 0.47) to 1.60 kg/m³ (sea-level air at -55 °C: 1.61 by the ideal-gas law at 101,325 Pa),
+# so any elevation the DEM's valid range allows has a tabulated CF. Global Wind Atlas 3
 # k is mostly 1-4; the axis spans the catalog's weibull_k valid range 0.5-6
 # (layers/weibull_k.toml) so every value the catalog accepts has a tabulated CF.
 CF_MEAN_SPEED_AXIS = np.round(np.arange(0.0, 25.0001, 0.1), 6)
 CF_WEIBULL_K_AXIS = np.round(np.arange(0.5, 6.0001, 0.05), 6)
-CF_DENSITY_AXIS = np.round(np.arange(0.70, 1.50001, 0.02), 6)
+CF_DENSITY_AXIS = np.round(np.arange(0.44, 1.60001, 0.02), 6)
 _SPEED_STEP = 0.02  # m/s, integration step of the Weibull integral (trapezoid)
 
 
@@ -201,10 +203,15 @@ def _cf_interpolator(name: str) -> RegularGridInterpolator:
     # the density is infinite at v = 0 for k < 1, where every power curve is 0 (below cut-in):
     # integrate over v > 0 only
     v_pos, p_pos = v[1:], p_w[1:]
+    # ln(v/c) = ln v - ln(mean) + ln Γ(1 + 1/k): one log table for every k, then the pdf
+    # (k/c) x^(k-1) exp(-x^k) as exp((k-1) ln x - x^k), two exp per point instead of two pow
+    log_vm = np.log(v_pos)[None, :] - np.log(means[positive])[:, None]
     for j, k in enumerate(CF_WEIBULL_K_AXIS):
-        c = means[positive] / gamma(1.0 + 1.0 / k)
-        x = v_pos[None, :] / c[:, None]
-        pdf = (k / c[:, None]) * x ** (k - 1.0) * np.exp(-(x**k))
+        log_g = gammaln(1.0 + 1.0 / k)
+        log_x = log_vm + log_g
+        c = means[positive] * np.exp(-log_g)
+        pdf = np.exp((k - 1.0) * log_x - np.exp(k * log_x))
+        pdf *= (k / c)[:, None]
         table[positive, j, :] = pdf @ p_pos
     return RegularGridInterpolator(
         (CF_MEAN_SPEED_AXIS, CF_WEIBULL_K_AXIS, CF_DENSITY_AXIS),
@@ -247,7 +254,7 @@ def capacity_factor(
     weibull_k
         Weibull shape parameter, 0.5..6 (default 2, Rayleigh).
     air_density
-        Air density at hub height in kg/m³, 0.70..1.50 (default 1.225, ISA sea level); the
+        Air density at hub height in kg/m³, 0.44..1.60 (default 1.225, ISA sea level); the
         power curve is density-corrected as in windpowerlib / IEC 61400-12-1.
     hub_height_m
         Optional hub height in metres, only checked: it must exceed half the rotor diameter
