@@ -8,14 +8,16 @@ catalog's no-data codes, unit conversion and range check. Nothing reads a whole 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import dask.array as da
 import numpy as np
@@ -76,6 +78,9 @@ class RasterSource:
     nodata: float | None
     scale: float = 1.0
     offset: float = 0.0
+    wrapped: bool = False
+    """Read through a VRT that repeats a lon/lat file every 360° (:func:`seam_free`): its
+    longitudes already include the grid's, no shift applies."""
 
     @property
     def label(self) -> str:
@@ -261,8 +266,10 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
     """Share of the grid's extent covered by the source (0..1); no overlap raises.
 
     The grid's bounds are carried into the source CRS, never the other way: a global
-    lon/lat raster projected whole into a UTM zone gives meaningless bounds.
+    lon/lat raster projected whole into a UTM zone gives meaningless bounds. A global lon/lat
+    file whose longitude seam the region crosses is read re-centred (:func:`seam_free`).
     """
+    repeated = isinstance(src, RasterSource) and seam_free(src, grid).wrapped
     crs, bounds = src.crs, _normalised(src.bounds)
     placed = grid_bounds_in_source(crs, bounds, grid, where)
     if placed is None:
@@ -271,8 +278,8 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
             where=where,
             fix="check the file covers the region (and that its CRS is right)",
         )
-    box, shift = placed
-    if crs.is_geographic and _crosses_seam(box, bounds):
+    box, _ = placed
+    if crs.is_geographic and not repeated and _crosses_seam(box, bounds):
         # one longitude shift per warp: the part of the region across the file's seam
         # (0° for a 0..360 file, 180° for a -180..180 one) would come out empty
         centre = 0 if bounds[2] > 180.0 else 180
@@ -282,13 +289,104 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
             fix=f"re-centre the file on {centre}°, e.g. gdalwarp --config CENTER_LONG "
             f"{centre} -t_srs EPSG:4326 in.tif out.tif",
         )
-    share = _covered_share(crs, bounds, grid, box[0] if crs.is_geographic else None, shift)
+    share = _covered_share(crs, bounds, grid, crs.is_geographic)
     if share > 0:
         return share
     # the source falls between the sample points: the share of the grid's box it covers
     w = min(box[2], bounds[2]) - max(box[0], bounds[0])
     h = min(box[3], bounds[3]) - max(box[1], bounds[1])
     return float(min(1.0, (w * h) / ((box[2] - box[0]) * (box[3] - box[1]))))
+
+
+def seam_free(src: RasterSource, grid: Grid) -> RasterSource:
+    """``src`` as it is, or, when ``grid`` needs longitudes the lon/lat file holds only
+    360° away (a region west of Greenwich under a 0..360 file such as ERA5's, London across
+    0° under one, Fiji across 180° under either), the same band read through a GDAL VRT that
+    repeats the file every 360° (no pixel resampled or copied to disk).
+
+    The VRT spans PROJ's longitudes (-180..180, where GDAL's warper looks up the grid's
+    pixels) and the grid's box made continuous across 180° (Fiji 175..185), each with a
+    margin for the resampling kernel, so every block reads real neighbours on both sides of
+    either seam. A file whose width is not a whole number of columns per 360° keeps its
+    seam (and :func:`check_overlap` names the re-centring command).
+    """
+    if not src.crs.is_geographic or src.wrapped:
+        return src
+    left, bottom, right, top = _normalised(src.bounds)
+    try:
+        gl, _, gr, _ = transform_bounds(grid.crs, src.crs, *grid.bounds, densify_pts=21)
+    except Exception:  # check_overlap names the problem
+        return src
+    if not np.isfinite([gl, gr]).all():
+        return src
+    crossing = gr < gl  # across the antimeridian, where PROJ's longitudes jump 360°
+    if crossing:
+        gr += 360.0  # continuous longitudes
+    res = src.res[0]
+    # margin: 8 source pixels and 4 grid pixels of longitude for the resampling kernel
+    margin = 8 * res + 4 * (gr - gl) / max(grid.width, 1)
+    if not crossing and left <= gl - margin and gr + margin <= right:
+        return src  # the file holds the grid, with its neighbours, where the grid is
+    per_turn = 360.0 / res
+    if abs(per_turn - round(per_turn)) > 1e-6 * per_turn:
+        return src
+    with _read_env(), rasterio.open(src.open_path) as ds:
+        t = ds.transform
+        dtype = ds.dtypes[src.band - 1]
+    if t.a <= 0 or t.b != 0 or t.d != 0:
+        return src
+    turn, width = round(per_turn), src.shape[1]
+    lo, hi = min(-180.0, gl) - margin, max(180.0, gr) + margin
+    first = math.ceil((t.c - lo) / res)  # VRT columns before the file's own first column
+    columns = first + math.ceil((hi - t.c) / res)
+    name = escape(src.open_path)
+    sources = []
+    for n in (-1, 0, 1):  # the file, and its copies 360° west and east
+        start = first + n * turn
+        c0, c1 = max(0, start), min(columns, start + width)
+        if c1 > c0:
+            sources.append(
+                f'<SimpleSource><SourceFilename relativeToVRT="0">{name}</SourceFilename>'
+                f"<SourceBand>{src.band}</SourceBand>"
+                f'<SrcRect xOff="{c0 - start}" yOff="0" xSize="{c1 - c0}" '
+                f'ySize="{src.shape[0]}"/>'
+                f'<DstRect xOff="{c0}" yOff="0" xSize="{c1 - c0}" ySize="{src.shape[0]}"/>'
+                "</SimpleSource>"
+            )
+    if len(sources) < 2:
+        return src  # no copy 360° away reaches the grid: nothing to repeat
+    x0 = t.c - first * res
+    nodata = "" if src.nodata is None else f"<NoDataValue>{src.nodata!r}</NoDataValue>"
+    vrt = (
+        f'<VRTDataset rasterXSize="{columns}" rasterYSize="{src.shape[0]}">'
+        f"<SRS>{escape(src.crs.to_wkt())}</SRS>"
+        f"<GeoTransform>{x0!r},{res!r},0,{t.f!r},0,{t.e!r}</GeoTransform>"
+        f'<VRTRasterBand dataType="{_GDAL_TYPES[dtype]}" band="1">{nodata}'
+        f"{''.join(sources)}</VRTRasterBand></VRTDataset>"
+    )
+    return replace(
+        src,
+        open_path=vrt,
+        band=1,
+        bounds=(x0, bottom, x0 + columns * res, top),
+        shape=(src.shape[0], columns),
+        wrapped=True,
+    )
+
+
+_GDAL_TYPES = {
+    "uint8": "Byte",
+    "int8": "Int8",
+    "uint16": "UInt16",
+    "int16": "Int16",
+    "uint32": "UInt32",
+    "int32": "Int32",
+    "uint64": "UInt64",
+    "int64": "Int64",
+    "float32": "Float32",
+    "float64": "Float64",
+}
+"""GDAL data type names of the NumPy dtypes rasterio reports (VRT ``dataType``)."""
 
 
 def _crosses_seam(box: tuple[float, ...], bounds: tuple[float, ...]) -> bool:
@@ -335,7 +433,7 @@ def source_lon_shift(src: RasterSource, grid: Grid) -> float:
     """Degrees to add to the grid's longitudes to reach ``src``'s (0 unless the source is a
     lon/lat raster reaching past ±180°, such as a 0..360 global file)."""
     left, _, right, _ = src.bounds
-    if not src.crs.is_geographic or (left >= -180.0 and right <= 180.0):
+    if not src.crs.is_geographic or src.wrapped or (left >= -180.0 and right <= 180.0):
         return 0.0
     placed = grid_bounds_in_source(src.crs, src.bounds, grid, src.label)
     return 0.0 if placed is None else placed[1]
@@ -349,13 +447,12 @@ def _covered_share(
     crs: CRS,
     bounds: tuple[float, float, float, float],
     grid: Grid,
-    lon_from: float | None,
-    shift: float,
+    geographic: bool,
 ) -> float:
     """Share of a lattice of points over the grid that fall inside ``bounds`` (source CRS).
 
-    ``lon_from``: for a geographic source, longitudes are wrapped into ``lon_from`` + [0, 360)
-    (the grid's box in the source's longitude range).
+    For a ``geographic`` source a point counts at its longitude or 360° either side (a
+    0..360 file holds -70° at 290°; :func:`seam_free` reads it there).
     """
     n = COVERAGE_SAMPLES
     gl, gb, gr, gt = grid.bounds
@@ -366,9 +463,11 @@ def _covered_share(
     except Exception:
         return 0.0
     x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
-    if lon_from is not None:
-        x = lon_from + np.mod(x + shift - lon_from, 360.0)
-    inside = (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+    turns = (0.0, -360.0, 360.0) if geographic else (0.0,)
+    across = np.zeros(x.shape, dtype=bool)
+    for turn in turns:
+        across |= (x + turn >= bounds[0]) & (x + turn <= bounds[2])
+    inside = across & (y >= bounds[1]) & (y <= bounds[3])
     return float(inside.mean())
 
 
@@ -524,6 +623,7 @@ def align_raster(
     resampling: Resampling | None = None,
 ) -> xr.DataArray:
     """A lazy float32 DataArray of ``src`` on ``grid`` (NaN outside the source or for no data)."""
+    src = seam_free(src, grid)
     method = resampling if resampling is not None else choose_resampling(spec, src, grid)
     template = da.empty(grid.shape, chunks=(chunk, chunk), dtype="float32")
     data = da.map_blocks(
@@ -633,7 +733,8 @@ def _source(open_path: str) -> Iterator[rasterio.io.DatasetReader]:
     ``NETCDF:"file.nc":var``. The netCDF/HDF5 libraries hand out the content of an already
     open file to a new open of the same name, so a handle kept open would serve a NetCDF
     file replaced on disk with its old values (observed with GDAL 3.10's netCDF driver)."""
-    if _CONNECTION.match(open_path):
+    if _CONNECTION.match(open_path) or open_path.startswith("<VRTDataset"):
+        # (a re-centring VRT may wrap a NetCDF variable: never kept open either)
         with _read_env(), rasterio.open(open_path) as ds:
             yield ds
     else:

@@ -41,6 +41,7 @@ from geotool.io.raster import (
     RasterSource,
     clean_values,
     grid_bounds_in_source,
+    seam_free,
 )
 
 PREFLIGHT_SAMPLES = 8
@@ -107,6 +108,8 @@ def scan_values(
     geotool.errors.UnreadableFileError
         A damaged block.
     """
+    if grid is not None:
+        src = seam_free(src, grid)
     stats = _scan(src, spec, grid, max_pixels)
     if stats["valid_share"] == 0 and stats["step"] > 1:
         stats = _scan(src, spec, grid, None)
@@ -157,6 +160,7 @@ def preflight_values(src: RasterSource, spec: LayerSpec, grid: Grid) -> None:
     geotool.errors.ValueRangeError, geotool.errors.UnreadableFileError
         As :func:`scan_values`.
     """
+    src = seam_free(src, grid)
     budget = (PREFLIGHT_SAMPLES * PREFLIGHT_WINDOW) ** 2
     any_valid = False
     with _reading(src) as ds:
