@@ -106,19 +106,35 @@ def _parse(path: Path) -> LayerSpec:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(exc), where=str(path)) from exc
+        raise ConfigError(
+            f"TOML syntax error: {exc}", where=str(path), fix="fix the syntax at that line"
+        ) from exc
     kind: LayerKind = raw.get("kind")  # type: ignore[assignment]  # checked just below
     allowed = _RASTER_KEYS if kind == "raster" else _VECTOR_KEYS if kind == "vector" else None
     if allowed is None:
-        raise ConfigError(f"kind must be 'raster' or 'vector', got {kind!r}", where=str(path))
+        raise ConfigError(
+            f"kind must be 'raster' or 'vector', got {kind!r}",
+            where=str(path),
+            fix='kind = "raster" or kind = "vector"',
+        )
     unknown = set(raw) - allowed
     if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)}", where=str(path))
+        raise ConfigError(
+            f"unknown keys {sorted(unknown)}",
+            where=str(path),
+            fix=f"a {kind} layer has the keys {', '.join(sorted(allowed))}",
+        )
     for key in ("name", "units", "description", "source"):
         if not isinstance(raw.get(key), str):
-            raise ConfigError(f"missing text field {key!r}", where=str(path))
+            raise ConfigError(
+                f"missing text field {key!r}", where=str(path), fix=f'add {key} = "..."'
+            )
     if raw["name"] != path.stem:
-        raise ConfigError(f"name {raw['name']!r} differs from the file name", where=str(path))
+        raise ConfigError(
+            f"name {raw['name']!r} differs from the file name",
+            where=str(path),
+            fix=f'name = "{path.stem}", or rename the file',
+        )
     vr = raw.get("valid_range")
     return LayerSpec(
         name=raw["name"],
@@ -145,7 +161,11 @@ def _factor_offset(value: Any, path: Path) -> tuple[float, float]:
         return (float(value), 0.0)
     if isinstance(value, list) and len(value) == 2:
         return (float(value[0]), float(value[1]))
-    raise ConfigError(f"bad unit conversion {value!r}", where=str(path))
+    raise ConfigError(
+        f"bad unit conversion {value!r}",
+        where=str(path),
+        fix="give a factor, or [factor, offset] (e.g. K to °C is [1, -273.15])",
+    )
 
 
 @lru_cache(maxsize=4)

@@ -98,7 +98,11 @@ class Grid:
             )
         left, bottom, right, top = (float(v) for v in bounds)
         if not (right > left and top > bottom):
-            raise InputError(f"bounds {bounds} are empty or inverted", where="grid")
+            raise InputError(
+                f"bounds {bounds} are empty or inverted",
+                where="grid",
+                fix="give a region with an area: check its boundary polygons or bbox",
+            )
         x0 = math.floor(left / res) * res
         y1 = math.ceil(top / res) * res
         width = max(1, math.ceil(round((right - x0) / res, 9)))
@@ -131,7 +135,11 @@ class Grid:
         projected = region.to_crs(target)
         left, bottom, right, top = (float(v) for v in projected.total_bounds)
         if not all(map(math.isfinite, (left, bottom, right, top))):
-            raise InputError("region has no finite extent", where="region")
+            raise InputError(
+                "region has no finite extent",
+                where="region",
+                fix="check the region's coordinates and CRS (they must project to finite numbers)",
+            )
         return cls.from_bounds(
             (left - pad_m, bottom - pad_m, right + pad_m, top + pad_m), resolution, target
         )
@@ -272,7 +280,11 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
     """
     if isinstance(crs, str) and crs.strip().lower() == "auto":
         if region is None:
-            raise CRSError('crs = "auto" needs a region', where="study.crs")
+            raise CRSError(
+                'crs = "auto" needs a region',
+                where="study.crs",
+                fix="give the region, or an EPSG code in metres (e.g. EPSG:32649)",
+            )
         out = utm_crs(*_region_centre(region))
         _check_areal_scale(out, "auto", region)
         return out

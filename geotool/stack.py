@@ -17,7 +17,7 @@ import shapely
 import xarray as xr
 
 from geotool.catalog import LayerSpec, get_layer, load_catalog
-from geotool.errors import ConfigError, GeometryError, GeotoolError
+from geotool.errors import ConfigError, CRSError, GeometryError, GeotoolError
 from geotool.grid import Grid
 from geotool.io.buffers import within_layer
 from geotool.io.raster import align_raster, check_overlap, open_raster
@@ -118,8 +118,11 @@ def study_grid(study: Study, region: gpd.GeoDataFrame) -> Grid:
     where = f"{study.path}: study" if study.path else "study"
     try:
         grid = Grid.from_region(region, study.resolution, study.crs)
-    except GeotoolError as exc:
+    except CRSError as exc:
         raise type(exc)(exc.what, where=f"{where}.crs", fix=exc.fix) from None
+    except GeotoolError as exc:  # a region without extent: its file (or bbox) is at fault
+        at = str(study.region) if study.region is not None else f"{where}.bbox"
+        raise type(exc)(exc.what, where=at, fix=exc.fix) from None
     if grid.width * grid.height > MAX_PIXELS:
         raise ConfigError(
             f"the region at {study.resolution:g} m is a grid of {grid.width:,} × "
@@ -127,7 +130,37 @@ def study_grid(study: Study, region: gpd.GeoDataFrame) -> Grid:
             where=f"{where}.resolution",
             fix="is the resolution in metres? use a coarser one, or split the region",
         )
+    if grid.width < MIN_GRID_SIDE or grid.height < MIN_GRID_SIDE:
+        left, bottom, right, top = (float(v) for v in region.to_crs(grid.crs).total_bounds)
+        width_m, height_m = right - left, top - bottom
+        raise ConfigError(
+            f"the region at {study.resolution:,.10g} m is a grid of only {grid.width} × "
+            f"{grid.height} pixel(s); slopes, distances and sites need at least "
+            f"{MIN_GRID_SIDE} × {MIN_GRID_SIDE}",
+            where=f"{where}.resolution",
+            fix=f"the region is about {width_m:,.0f} × {height_m:,.0f} m: use a finer "
+            f"resolution, e.g. resolution = {_nice_below(min(width_m, height_m) / 10.0):g}",
+        )
     return grid
+
+
+MIN_GRID_SIDE = 2
+"""Fewest pixels along each side of an analysis grid: a slope or a gradient needs two."""
+
+
+def _nice_below(value: float) -> float:
+    """The largest 1, 2 or 5 × 10^k not above ``value`` (a round resolution to suggest).
+
+    >>> _nice_below(3400.0), _nice_below(0.7)
+    (2000.0, 0.5)
+    """
+    if not (np.isfinite(value) and value > 0):
+        return 1.0
+    power = 10.0 ** np.floor(np.log10(value))
+    for step in (5.0, 2.0, 1.0):
+        if step * power <= value:
+            return float(step * power)
+    return float(power)  # pragma: no cover - step 1 always fits
 
 
 def default_requests(study: Study) -> list[VectorRequest]:

@@ -239,6 +239,49 @@ def _check_crs_text(value: str, where: str) -> None:
         ) from exc
 
 
+_HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
+_OTHER_SCHEMES = ("ucx", "inproc")
+
+
+def check_scheduler_address(address: str, where: str) -> None:
+    """A Dask scheduler address must be ``[scheme://]host:port`` (``--scheduler`` or
+    ``[study] scheduler``): a malformed one is an error here, not a ``ValueError`` (or a
+    hang) inside ``distributed.Client``.
+
+    >>> check_scheduler_address("tcp://10.0.0.5:8786", "--scheduler")
+    >>> check_scheduler_address("10.0.0.5", "--scheduler")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    geotool.errors.ConfigError: --scheduler: scheduler address '10.0.0.5' is not host:port ...
+    """
+    fix = 'give the address `dask scheduler` prints, e.g. "tcp://10.0.0.5:8786"'
+    text = address.strip()
+    scheme, sep, location = text.partition("://")
+    if not sep:
+        scheme, location = "tcp", text
+    if scheme in _OTHER_SCHEMES and location:
+        return
+    if scheme not in _HOST_PORT_SCHEMES:
+        known = ", ".join(f"{s}://" for s in (*_HOST_PORT_SCHEMES, *_OTHER_SCHEMES))
+        raise ConfigError(
+            f"scheduler address {address!r} has an unknown scheme {scheme + '://'!r}",
+            where=where,
+            fix=f"use one of {known}; {fix}",
+        )
+    host, colon, port = location.rpartition(":")
+    if not colon or not host or any(ch.isspace() or ch == "/" for ch in host):
+        raise ConfigError(
+            f"scheduler address {address!r} is not host:port",
+            where=where,
+            fix=fix,
+        )
+    if not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(
+            f"scheduler address {address!r} has port {port!r}, not a number in 1..65535",
+            where=where,
+            fix=fix,
+        )
+
+
 def load_study(path: Path) -> Study:
     """Read and validate a study file (paths resolved relative to it)."""
     path = Path(path).resolve()
@@ -321,6 +364,8 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
             f"chunk must be 64..8192 pixels, got {chunk}", where=f"{sw}.chunk", fix="chunk = 1024"
         )
     scheduler = _typed(st, "scheduler", str, sw)
+    if scheduler is not None:
+        check_scheduler_address(scheduler, f"{sw}.scheduler")
 
     layers = _parse_layers(raw.get("layers", {}), base, where)
     profiles = raw.get("profiles", {})

@@ -311,7 +311,7 @@ def test_min_area_constraint_in_a_profile(profile_path: Path) -> None:
 
 def test_missing_layer_is_reported(profile_path: Path) -> None:
     ds = make_stack().drop_vars("slope")
-    with pytest.raises(InputError, match="lacks slope"):
+    with pytest.raises(InputError, match=r"does not give: slope \(from dem\)"):
         evaluate(ds, load_profile(profile_path))
 
 

@@ -340,7 +340,7 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
         load_profile(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("name = [", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"bad\.toml: TOML syntax error"):
         load_profile(bad)
 
 

@@ -191,7 +191,7 @@ def test_map_opens_offline_with_every_overlay_legend_and_site(
     )
     assert sorted(sites) == [[101, True], [102, True], [103, True]]
     info = page.inner_text(".geotool-info")
-    assert "Synthetic inputs (not real data): dem, wind_speed_100m." in info
+    assert "Synthetic inputs (not real data): elevation (DEM), wind speed at 100 m." in info
     for control in (
         ".leaflet-control-layers",
         ".leaflet-control-scale",
@@ -223,7 +223,7 @@ def test_clicking_a_site_shows_rank_and_score(
     assert "Site 102" in text
     assert "Rank\t1" in text or "Rank 1" in text
     assert "Score (0–1)\t0.95" in text or "Score (0–1) 0.95" in text
-    assert "wind speed" in text and "Capacity (MW)" in text
+    assert "Wind speed" in text and "Capacity (MW)" in text
     log.assert_clean(windfarm_html.as_uri())
 
 
@@ -372,3 +372,21 @@ def test_demo_sized_overview_is_small_and_loads(browser: Any, out: Output, tmp_p
         f"overview map.html {size_mb:.1f} MB, rendered in {render_s:.1f} s, "
         f"browser ready in {load_s:.2f} s (loadEventEnd {nav / 1000:.2f} s)"
     )
+
+
+def test_sites_stay_on_top_when_regions_and_areas_are_ticked_after_them(
+    browser: Any, windfarm_html: Path, out: Output
+) -> None:
+    """Vector layers share one SVG: a choropleth ticked on last must not cover the sites."""
+    page, log = _open(browser, windfarm_html)
+    page.click("text=Potential by county")  # added after the sites, which are shown at start
+    top = out.sites.set_index("site_id").loc[[102]].to_crs("EPSG:4326").representative_point()
+    lon, lat = top.iloc[0].x, top.iloc[0].y
+    page.evaluate(f"geotool.maps[0].setView([{lat}, {lon}], 12, {{animate: false}})")
+    x, y = _click_point(page, lat, lon)
+    fill = page.evaluate(f"document.elementFromPoint({x}, {y}).getAttribute('fill')")
+    assert fill == "#fc8d59"  # the sites' fill colour (maps/windfarm.toml), not a county's
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup-content")
+    assert "Site 102" in page.inner_text(".leaflet-popup-content")
+    log.assert_clean(windfarm_html.as_uri())

@@ -155,7 +155,7 @@ def test_site_popups_show_rank_score_memberships_metrics_escaped(model: MapModel
     top = feats[0]["properties"]
     assert top["site_id"] == 102 and top["score"] == pytest.approx(0.95)
     popup = top["_popup"]
-    for text in ("Rank", "Score (0–1)", "wind speed", "slope", "grid distance", "Capacity (MW)"):
+    for text in ("Rank", "Score (0–1)", "Wind speed", "Slope", "Grid distance", "Capacity (MW)"):
         assert text in popup
     assert "26.2" in popup and "0.97" in popup  # capacity_mw 26.25, m_wind_speed 0.97
     note = next(f for f in feats if f["properties"]["site_id"] == 101)["properties"]["_popup"]
@@ -257,7 +257,7 @@ def test_provenance_lines() -> None:
     demo = summarise({"study": {"synthetic": True}, "inputs": [{"role": "dem", "synthetic": True}]})
     assert demo.all_synthetic and "ALL INPUTS ARE SYNTHETIC" in demo.warnings[0]
     mixed = summarise({"inputs": [{"role": "dem", "synthetic": True}, {"role": "x"}]})
-    assert mixed.warnings == ("Synthetic inputs (not real data): dem.",)
+    assert mixed.warnings == ("Synthetic inputs (not real data): elevation (DEM).",)
     assert mixed.notes == ("Inputs not marked real or synthetic: x.",)
 
 

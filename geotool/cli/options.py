@@ -89,7 +89,10 @@ def run_options(f: F) -> F:
 
 def build_run_options(values: dict[str, Any], *, quiet: bool) -> Any:
     from geotool.runner import RunOptions
+    from geotool.study import check_scheduler_address
 
+    if values.get("scheduler"):
+        check_scheduler_address(str(values["scheduler"]), "--scheduler")
     return RunOptions(
         profiles=tuple(values.get("profiles") or ()),
         top=int(values.get("top") or 0),

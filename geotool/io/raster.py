@@ -146,7 +146,13 @@ def open_raster(
             f"cannot be read ({exc.strerror or exc})", where=str(path), fix="check its permissions"
         ) from exc
     if not 1 <= band <= count:
-        raise UnreadableFileError(f"has {count} band(s), band {band} requested", where=str(path))
+        raise UnreadableFileError(
+            f"has {count} band(s), band {band} requested",
+            where=str(path),
+            fix=f"set `band` to 1..{count} in its [layers] entry"
+            if count > 1
+            else "remove `band` from its [layers] entry (the file has one band)",
+        )
     if transform.is_identity and not gcps and file_crs is None:
         raise UnreadableFileError(
             "has no georeferencing (not geodata, or a truncated file)",
@@ -221,7 +227,9 @@ def _check_assigned_matches(file_crs: CRS, assigned: str, where: str) -> None:
     try:
         stated = CRS.from_user_input(assigned)
     except Exception as exc:
-        raise CRSError(f"unknown CRS {assigned!r}", where=where) from exc
+        raise CRSError(
+            f"unknown CRS {assigned!r}", where=where, fix='give an EPSG code, e.g. "EPSG:4326"'
+        ) from exc
     if not file_crs.equals(stated, ignore_axis_order=True):
         raise CRSMismatchError(
             f"the file's CRS is {_crs_name(file_crs)} but its [layers] entry says "
@@ -410,7 +418,9 @@ def grid_bounds_in_source(
         left, bottom, right, top = transform_bounds(grid.crs, crs, *grid.bounds, densify_pts=21)
     except Exception as exc:
         raise CRSError(
-            f"cannot transform the study region to its CRS ({_first_line(exc)})", where=where
+            f"cannot transform the study region to its CRS ({_first_line(exc)})",
+            where=where,
+            fix="check the file's CRS covers the region; re-export it with an EPSG-coded CRS",
         ) from exc
     if not np.isfinite([left, bottom, right, top]).all():
         return None

@@ -86,7 +86,7 @@ def read_vector(
     """
     path = Path(path)
     if not path.exists():
-        raise MissingFileError("file not found", where=str(path), fix="check the path in [layers]")
+        raise MissingFileError("file not found", where=str(path), fix=_path_fix(crs_key, layer_key))
     suffix = path.suffix.lower()
     if path.is_dir() or suffix not in VECTOR_SUFFIXES:
         raise UnreadableFileError(
@@ -114,7 +114,11 @@ def read_vector(
             fix="re-export it as GeoPackage or GeoJSON",
         ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
-        raise UnreadableFileError("holds no geometry column", where=str(path))
+        raise UnreadableFileError(
+            "holds no geometry column",
+            where=str(path),
+            fix="re-export it with its geometries, as GeoPackage or GeoJSON",
+        )
     if gdf.crs is None:
         if crs is not None:
             gdf = gdf.set_crs(_parse_crs(crs, str(path)))
@@ -124,7 +128,9 @@ def read_vector(
             raise CRSError(
                 "vector file has no CRS",
                 where=str(path),
-                fix=f'add `{crs_key} = "EPSG:xxxx"` to {_crs_place(crs_key)}, or ship the .prj',
+                fix=f'add `{crs_key} = "EPSG:xxxx"` to {_crs_place(crs_key)}, or ship the .prj'
+                if layer_key is not None or crs_key != "crs"
+                else "re-export it with its CRS (a Shapefile needs its .prj beside it)",
             )
     elif crs is not None and not CRS(gdf.crs).equals(
         _parse_crs(crs, str(path)), ignore_axis_order=True
@@ -145,6 +151,15 @@ def read_vector(
     return gdf
 
 
+def _path_fix(crs_key: str, layer_key: str | None) -> str:
+    """How to fix a missing file: the study key that names it, when there is one."""
+    if layer_key is not None:
+        return f"check the path of `{layer_key}` in [layers] (relative to the study file)"
+    if crs_key == "region_crs":
+        return "check `region` in [study] (relative to the study file)"
+    return "check the path"
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -162,13 +177,17 @@ def _read_feature_array(path: Path) -> gpd.GeoDataFrame:
         features = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise UnreadableFileError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}", where=str(path)
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}",
+            where=str(path),
+            fix="repair the JSON there, or re-export the file as GeoJSON",
         ) from exc
     if not isinstance(features, list) or not all(
         isinstance(f, dict) and f.get("type") == "Feature" for f in features
     ):
         raise UnreadableFileError(
-            "is a JSON array but not an array of GeoJSON features", where=str(path)
+            "is a JSON array but not an array of GeoJSON features",
+            where=str(path),
+            fix='give a GeoJSON FeatureCollection, or an array of {"type": "Feature", ...} objects',
         )
     return gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
 
@@ -394,7 +413,11 @@ def parse_filter(where: str) -> tuple[str, str, Any]:
     if op == "in":
         inner = text.strip()
         if not (inner.startswith("[") and inner.endswith("]")):
-            raise ConfigError(f"`in` needs a [list] in filter {where!r}", where="where")
+            raise ConfigError(
+                f"`in` needs a [list] in filter {where!r}",
+                where="where",
+                fix=f"write `{field} in ['a', 'b']` (quote text values)",
+            )
         items = [_literal(t) for t in inner[1:-1].split(",") if t.strip()]
         return field, op, items
     return field, op, _literal(text)
@@ -437,7 +460,17 @@ def apply_filter(gdf: gpd.GeoDataFrame, where: str | None, label: str) -> gpd.Ge
         )
     col = gdf[field]
     if isinstance(value, float) or (op == "in" and all(isinstance(v, float) for v in value)):
-        col = pd.to_numeric(col, errors="coerce")
+        numbers = pd.to_numeric(col, errors="coerce")
+        if numbers.isna().all() and col.notna().any():
+            # `kind == 3` on a text field would match nothing, silently
+            sample = str(col.dropna().iloc[0])[:30]
+            raise ConfigError(
+                f"filter {where!r} compares field {field!r} with a number, but it holds text "
+                f"(e.g. {sample!r})",
+                where=label,
+                fix=f"compare it with quoted text, e.g. {field} == '{sample}'",
+            )
+        col = numbers
     ops = {
         "==": col.__eq__,
         "!=": col.__ne__,

@@ -77,7 +77,11 @@ def _locate(hist: np.ndarray, share: float) -> tuple[int, int, int]:
 
 def _histogram(score: Any, share: float) -> np.ndarray:
     if not 0.0 < share <= 1.0:
-        raise ConfigError(f"top_share = {share} is not in (0, 1]", where="sites.top_share")
+        raise ConfigError(
+            f"top_share = {share} is not in (0, 1]",
+            where="sites.top_share",
+            fix="give the share of the best eligible pixels, e.g. top_share = 0.1 for 10 %",
+        )
     return np.asarray(np.sum(dask.compute(*block_tasks(score, _hist_kernel)), axis=0))
 
 

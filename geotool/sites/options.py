@@ -116,7 +116,11 @@ class SiteOptions:
             positive["max_it_load_mw"] = self.max_it_load_mw
         for key, value in positive.items():
             if not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{key} = {value} must be positive", where=f"sites.{key}")
+                raise ConfigError(
+                    f"{key} = {value} must be positive",
+                    where=f"sites.{key}",
+                    fix="give a finite number > 0",
+                )
         if not (math.isfinite(self.route_factor) and self.route_factor >= 1.0):
             raise ConfigError(
                 f"route_factor = {self.route_factor} must be >= 1",

@@ -216,7 +216,11 @@ def _machine_value(key: str, value: Any, where: str) -> Any:
     except GeotoolError as exc:
         raise type(exc)(exc.what, where=where, fix=exc.fix) from None
     except (TypeError, ValueError):
-        raise ConfigError(f"{key} = {value!r} is not a number", where=where) from None
+        raise ConfigError(
+            f"{key} = {value!r} is not a number",
+            where=where,
+            fix=f"write it without quotes, e.g. {key} = 1500",
+        ) from None
 
 
 FLAT_RATE = "flat rate"

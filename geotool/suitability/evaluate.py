@@ -50,6 +50,7 @@ from geotool.suitability.constraints import (
     pixel_area_m2,
     small_patches,
 )
+from geotool.suitability.parse import DERIVED_INPUTS
 from geotool.suitability.specs import (
     Aggregation,
     Constraint,
@@ -107,12 +108,29 @@ def check_inputs(stack: xr.Dataset, profile: Profile) -> None:
         if v not in stack.data_vars and stand_ins.get(v) not in stack.data_vars
     ]
     if missing:
+        layers = _missing_layers(profile, missing)
+        listed = [f"{n} (from {DERIVED_INPUTS[n]})" if n in DERIVED_INPUTS else n for n in layers]
+        direct = [n for n in layers if n not in DERIVED_INPUTS]
+        example = direct[0] if direct else DERIVED_INPUTS[layers[0]].split()[0].rstrip(",")
         raise InputError(
-            f"the stack lacks {', '.join(missing)} needed by profile {profile.name!r}",
+            f"needs layers the study does not give: {', '.join(listed)}",
             where=f"profile {profile.name}",
-            fix="add the raster layers to the study's [layers]; derived layers come from "
-            "geotool.resources; distance/mask layers from profile.vector_requests()",
+            fix=f'add them to the study\'s [layers] (e.g. {example} = "file"), or run '
+            "another profile",
         )
+
+
+def _missing_layers(profile: Profile, missing: list[str]) -> list[str]:
+    """The study layers (catalog or derived names) behind the stack variables ``missing``:
+    ``power_lines`` for ``power_lines[voltage_kv>=220]_distance_m``, ``pv_yield`` for itself."""
+    out: list[str] = []
+    for item in (*profile.constraints, *profile.criteria):
+        if item.variable not in missing:
+            continue
+        name = getattr(item, "distance_to", None) or getattr(item, "layer", None)
+        if name is not None and name not in out:
+            out.append(str(name))
+    return out or list(missing)
 
 
 def prepare(stack: xr.Dataset, profile: Profile) -> Prepared:

@@ -48,7 +48,11 @@ def merge_overrides(
     """A deep copy of ``raw`` with ``overrides`` applied (see the module docstring)."""
     out: dict[str, Any] = copy.deepcopy(dict(raw))
     if not isinstance(overrides, Mapping):
-        raise ConfigError("expected a table of overrides", where=where)
+        raise ConfigError(
+            f"expected a table of overrides, got {overrides!r:.40}",
+            where=where,
+            fix=f"write {where} as a table header followed by key = value lines",
+        )
     for key in overrides:
         if key not in OVERRIDE_KEYS:
             raise ConfigError(
@@ -91,7 +95,12 @@ def merge_overrides(
 
 def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"expected a table, got {value!r}", where=where)
+        header = f"{where[:-1]}]" if where.endswith("]") else f"{where.replace('].', '.', 1)}]"
+        raise ConfigError(
+            f"expected a table, got {value!r:.40}",
+            where=where,
+            fix=f"write it as a table: a {header} header followed by key = value lines",
+        )
     return dict(value)
 
 

@@ -64,6 +64,28 @@ DERIVED_LAYERS: dict[str, str] = {
 ``geotool.resources.derive.DERIVED_LAYERS`` (kept here so that parsing a profile does not
 import the resource models)."""
 
+_GEOTHERMAL_INPUTS = (
+    "geothermal_gradient or heat_flow, with air_temperature or [resources] surface_temp_c"
+)
+DERIVED_INPUTS: dict[str, str] = {
+    "wind_speed_hub": "wind_speed_100m",
+    "air_density": "dem",
+    "wind_capacity_factor": "wind_speed_100m",
+    "wind_power_density": "wind_speed_100m",
+    "wind_energy_mwh_per_mw": "wind_speed_100m",
+    "pv_yield": "ghi or pvout",
+    "slope": "dem",
+    "aspect": "dem",
+    "temperature_at_depth": _GEOTHERMAL_INPUTS,
+    "geothermal_use_class": _GEOTHERMAL_INPUTS,
+    "free_cooling_hours": "air_temperature",
+    "pue": "air_temperature",
+    "latency_ms": "demand_centres",
+    "green_energy_gwh_per_yr_within_radius": "wind_speed_100m, or ghi or pvout",
+}
+"""The study layers each derived layer is computed from (``geotool.resources.derive``), named
+in the error for a profile whose derived layer the study cannot give."""
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MEMBERSHIP_KEYS: dict[str, tuple[str, ...]] = {
     "linear": ("low", "high", "direction"),
@@ -82,7 +104,11 @@ class Table:
 
     def __init__(self, raw: Any, where: str, *, top: bool = False) -> None:
         if not isinstance(raw, Mapping):
-            raise ConfigError(f"expected a table, got {type(raw).__name__}", where=where)
+            raise ConfigError(
+                f"expected a table, got {type(raw).__name__} {raw!r:.40}",
+                where=where,
+                fix="write it as a [table] header followed by key = value lines",
+            )
         self.raw = dict(raw)
         self.where = where
         self.prefix = f"{where}: " if top else f"{where}."
@@ -125,7 +151,11 @@ class Table:
                 raise ConfigError("missing text", where=self.at(key), fix=f'add {key} = "..."')
             return default
         if not isinstance(value, str):
-            raise ConfigError(f"expected text, got {value!r}", where=self.at(key))
+            raise ConfigError(
+                f"expected text, got {value!r}",
+                where=self.at(key),
+                fix=f'write text in quotes, e.g. {key} = "..."',
+            )
         return value
 
     def flag(self, key: str, default: bool) -> bool:
@@ -133,7 +163,11 @@ class Table:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise ConfigError(f"expected true or false, got {value!r}", where=self.at(key))
+            raise ConfigError(
+                f"expected true or false, got {value!r}",
+                where=self.at(key),
+                fix=f"write {key} = true or {key} = false (no quotes)",
+            )
         return value
 
     def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> Any:
@@ -159,7 +193,11 @@ class Table:
         if not isinstance(value, list) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in value
         ):
-            raise ConfigError(f"expected a list of numbers, got {value!r}", where=self.at(key))
+            raise ConfigError(
+                f"expected a list of numbers, got {value!r}",
+                where=self.at(key),
+                fix=f"write numbers without quotes in brackets, e.g. {key} = [10, 20]",
+            )
         return tuple(float(v) for v in value)
 
     def finish(self, allowed: tuple[str, ...] | None = None) -> None:
@@ -263,8 +301,22 @@ def parse_membership(t: Table) -> Membership:
     try:
         spec(np.zeros(1))
     except ValueError as exc:
-        raise ConfigError(str(exc), where=t.where) from exc
+        raise ConfigError(str(exc), where=t.where, fix=_MEMBERSHIP_FIXES[kind]) from exc
     return spec
+
+
+_MEMBERSHIP_FIXES: dict[str, str] = {
+    "linear": "give low < high; for a falling curve keep low < high and set "
+    'direction = "decreasing"',
+    "sigmoid": "give scale > 0 (the width of the ramp); for a falling curve set "
+    'direction = "decreasing"',
+    "trapezoid": "order the corners so that a <= b <= c <= d (and a < d)",
+    "gaussian": "give sigma > 0 (the half-width of the bell)",
+    "step": "list thresholds in ascending order and one more value than thresholds, each "
+    "in 0..1, e.g. thresholds = [5, 10] and values = [1.0, 0.5, 0.0]",
+    "categorical": "give every class in table, and default, a membership in 0..1",
+}
+"""How to fix a membership whose parameters its function refuses (by kind)."""
 
 
 def _class_table(t: Table) -> Mapping[int, float]:
@@ -278,9 +330,17 @@ def _class_table(t: Table) -> Mapping[int, float]:
         try:
             code = int(str(key))
         except ValueError as exc:
-            raise ConfigError(f"class code {key!r} is not an integer", where=t.at("table")) from exc
+            raise ConfigError(
+                f"class code {key!r} is not an integer",
+                where=t.at("table"),
+                fix="key the table by the layer's class codes, e.g. table = { 10 = 1.0, 20 = 0.5 }",
+            ) from exc
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"membership {value!r} is not a number", where=t.at(f"table.{key}"))
+            raise ConfigError(
+                f"membership {value!r} is not a number",
+                where=t.at(f"table.{key}"),
+                fix=f"give a number in 0..1 without quotes, e.g. {key} = 0.8",
+            )
         table[code] = float(value)
     return MappingProxyType(table)
 
@@ -337,7 +397,11 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
         if lo is None and hi is None:
             raise ConfigError("give min, max or both", where=t.where, fix="e.g. max = 11.3")
         if lo is not None and hi is not None and lo > hi:
-            raise ConfigError(f"min {lo} exceeds max {hi}", where=t.where)
+            raise ConfigError(
+                f"min {lo:g} exceeds max {hi:g}",
+                where=t.where,
+                fix="make min ≤ max (values outside min..max are excluded)",
+            )
         c = RangeConstraint(
             name,
             layer,
@@ -359,7 +423,12 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
         codes = excl if excl is not None else allow
         assert codes is not None
         if not codes or any(v != int(v) for v in codes):
-            raise ConfigError("class codes must be a non-empty list of integers", where=t.where)
+            raise ConfigError(
+                f"class codes must be a non-empty list of integers, got {list(codes)}",
+                where=t.at("exclude" if excl is not None else "allow"),
+                fix=f"give whole class codes of {layer}, e.g. "
+                f"{'exclude' if excl is not None else 'allow'} = [50, 80]",
+            )
         mode: ClassMode = "exclude" if excl is not None else "allow"
         c = ClassConstraint(name, layer, frozenset(int(v) for v in codes), mode, source)
         t.finish((*common, "layer", "exclude", "allow"))
@@ -369,21 +438,32 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
         check_vector_layer(layer, where_filter, t.at("layer"))
         buffer_m = t.number("buffer_m", 0.0)
         if buffer_m < 0:
-            raise ConfigError(f"buffer_m must be ≥ 0, got {buffer_m}", where=t.at("buffer_m"))
+            raise ConfigError(
+                f"buffer_m must be ≥ 0, got {buffer_m:g}",
+                where=t.at("buffer_m"),
+                fix="give the setback in metres, e.g. buffer_m = 500 (0 = the features only)",
+            )
         side: ExcludeSide = t.choice("exclude", get_args(ExcludeSide), "inside")
         c = VectorConstraint(name, layer, where_filter, buffer_m, side, source)
         t.finish((*common, "layer", "where", "buffer_m", "exclude"))
     else:
         area = t.number("min_area_km2", required=True)
         if area <= 0:
-            raise ConfigError(f"min_area_km2 must be > 0, got {area}", where=t.at("min_area_km2"))
+            raise ConfigError(
+                f"min_area_km2 must be > 0, got {area:g}",
+                where=t.at("min_area_km2"),
+                fix="give the smallest patch to keep, e.g. min_area_km2 = 1.0, or set "
+                "enabled = false",
+            )
         conn: Any = t.get("connectivity")
         if conn is None:
             conn = 8
         whole = type(conn) is int  # not 4.0, not true
         if not whole or conn not in (4, 8):
             raise ConfigError(
-                f"connectivity must be 4 or 8, got {conn!r}", where=t.at("connectivity")
+                f"connectivity must be 4 or 8, got {conn!r}",
+                where=t.at("connectivity"),
+                fix="connectivity = 8 (diagonal neighbours join a patch) or 4 (edges only)",
             )
         c = MinAreaConstraint(name, area, conn, source)
         t.finish((*common, "min_area_km2", "connectivity"))

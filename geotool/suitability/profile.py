@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from geotool.errors import ConfigError
+from geotool.study import parse_toml
 from geotool.suitability.overrides import merge_overrides
 from geotool.suitability.parse import (
     Table,
@@ -121,10 +121,7 @@ def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | None =
     from geotool.profiles import is_path_like, read_profile_source
 
     label, text, stem = read_profile_source(name_or_path)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", where=label) from exc
+    raw = parse_toml(text, label)
     if not overrides:
         return parse_profile(raw, origin=label, default_name=stem)
     if is_path_like(name_or_path):
@@ -211,7 +208,13 @@ def _weighting(top: Table, criteria: tuple[Criterion, ...], origin: str) -> Weig
         )
     rows = t.get("matrix")
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise ConfigError("expected a list of rows", where=t.at("matrix"))
+        n = len(order)
+        raise ConfigError(
+            f"expected a list of rows, got {rows!r:.40}",
+            where=t.at("matrix"),
+            fix=f"write one row per criterion in the order of ahp.criteria ({n} rows of {n} "
+            'numbers), e.g. matrix = [[1, 3], ["1/3", 1]] for two',
+        )
     matrix = tuple(
         tuple(parse_judgement(v, f"{t.at('matrix')}[{i}][{j}]") for j, v in enumerate(row))
         for i, row in enumerate(rows)
@@ -224,6 +227,8 @@ def _weighting(top: Table, criteria: tuple[Criterion, ...], origin: str) -> Weig
         raise ConfigError(
             f"the matrix is {len(w)}×{len(w)} but ahp.criteria has {len(order)} names",
             where=t.at("matrix"),
+            fix=f"give a {len(order)}×{len(order)} matrix: one row and one column per name in "
+            "ahp.criteria, in that order",
         )
     values = {str(n): float(v) for n, v in zip(order, w, strict=True)}
     return AHPWeights(tuple(map(str, order)), matrix, MappingProxyType(values), cr, allow, source)
@@ -237,7 +242,9 @@ def _aggregation(raw: Any, criteria: tuple[Criterion, ...], origin: str) -> Aggr
     if method != "owa":
         if ow is not None:
             raise ConfigError(
-                'order_weights apply to method = "owa" only', where=t.at("order_weights")
+                'order_weights apply to method = "owa" only',
+                where=t.at("order_weights"),
+                fix='set method = "owa" in [aggregation], or remove order_weights',
             )
         return Aggregation(method)
     if ow in ("and", "or"):
@@ -273,20 +280,29 @@ def _sites(raw: Any, origin: str) -> SitesSpec:
         )
     for key, value in (("threshold", threshold), ("top_share", top_share)):
         if value is not None and not 0.0 < value <= 1.0:
-            raise ConfigError(f"{key} must be in (0, 1], got {value}", where=t.at(key))
+            raise ConfigError(
+                f"{key} must be in (0, 1], got {value:g}", where=t.at(key), fix=_SITES_FIXES[key]
+            )
     min_area = t.number("min_area_km2", 0.0)
     max_area = t.number("max_area_km2")
     separation = t.number("min_separation_m", 0.0)
     if min_area < 0:
-        raise ConfigError(f"min_area_km2 must be ≥ 0, got {min_area}", where=t.at("min_area_km2"))
+        raise ConfigError(
+            f"min_area_km2 must be ≥ 0, got {min_area:g}",
+            where=t.at("min_area_km2"),
+            fix="give the smallest site in km², e.g. min_area_km2 = 0.5 (0 keeps every size)",
+        )
     if max_area is not None and not max_area > max(min_area, 0.0):
         raise ConfigError(
-            f"max_area_km2 must exceed min_area_km2 ({min_area}), got {max_area}",
+            f"max_area_km2 must exceed min_area_km2 ({min_area:g}), got {max_area:g}",
             where=t.at("max_area_km2"),
+            fix=f"give max_area_km2 > {min_area:g}, or remove it (no upper limit)",
         )
     if separation < 0:
         raise ConfigError(
-            f"min_separation_m must be ≥ 0, got {separation}", where=t.at("min_separation_m")
+            f"min_separation_m must be ≥ 0, got {separation:g}",
+            where=t.at("min_separation_m"),
+            fix="give the spacing in metres, e.g. min_separation_m = 1000 (0 = none)",
         )
     params: dict[str, ParamValue] = {}
     for key in list(t.raw):
@@ -312,6 +328,13 @@ def _sites(raw: Any, origin: str) -> SitesSpec:
             )
         params[key] = value
     return SitesSpec(threshold, top_share, min_area, max_area, separation, MappingProxyType(params))
+
+
+_SITES_FIXES = {
+    "threshold": "give the lowest score a site may have, e.g. threshold = 0.6",
+    "top_share": "give the share of the best eligible pixels, e.g. top_share = 0.1 for the "
+    "best 10 % (not 10)",
+}
 
 
 def _check_turbine(name: str, where: str) -> None:

@@ -31,6 +31,9 @@ from geotool.webmap.model import ImageOverlay, MapModel, VectorOverlay
 from geotool.webmap.raster import png_data_url
 
 RASTER_PANE = "geotoolRasters"
+# Vector layers bottom to top: filled region choropleths and areas under candidate sites, points
+# on top — whatever order the presenter ticks them in, a site stays visible and clickable.
+STACK_ORDER = {"regions": 0, "areas": 1, "sites": 2, "points": 3}
 
 _CSS = """
 .leaflet-container { background: #f4f3ef; font: 13px/1.35 system-ui, -apple-system, "Segoe UI",
@@ -65,11 +68,24 @@ _RUNTIME = """
   "use strict";
   var g = {maps: [], layers: {}, legends: []};
   g.addMap = function (map) { g.maps.push(map); return map; };
-  g.register = function (key, name, layer) {
+  g.register = function (key, name, layer, z) {
     layer.geotoolKey = key;
     layer.geotoolName = name;
     (g.layers[key] = g.layers[key] || []).push(layer);
+    if (typeof z === "number") {
+      // vector layers share one SVG: the last one added is drawn on top and takes the clicks,
+      // so after every add they are put back in a fixed order (regions under sites)
+      layer.geotoolZ = z;
+      layer.on("add", function () { g.restack(layer._map); });
+    }
     return layer;
+  };
+  g.restack = function (map) {
+    if (!map) { return; }
+    Object.values(g.layers).flat()
+      .filter(function (l) { return typeof l.geotoolZ === "number" && map.hasLayer(l); })
+      .sort(function (a, b) { return a.geotoolZ - b.geotoolZ; })
+      .forEach(function (l) { l.bringToFront(); });
   };
   g.bind = function (feature, layer) {
     var p = feature.properties || {};
@@ -160,7 +176,7 @@ class _GeoJsonLayer(Layer):
                 style: geotool.style({{ this.style|tojson }}),
                 pointToLayer: geotool.point({{ this.style|tojson }}),
                 onEachFeature: geotool.bind
-            }));
+            }), {{ this.z|tojson }});
         {% endmacro %}
         """
     )
@@ -171,6 +187,8 @@ class _GeoJsonLayer(Layer):
         self.key = overlay.key
         self.title = overlay.name
         self.style = overlay.style
+        # drawing order, bottom to top; within a kind, the composition's order
+        self.z = STACK_ORDER[overlay.kind] * 1000 + int(overlay.key.lstrip("v") or 0)
 
 
 class _Script(MacroElement):

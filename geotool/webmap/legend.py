@@ -37,6 +37,7 @@ class ContinuousLegend:
     vmin: float
     vmax: float
     colors: tuple[str, ...]
+    opacity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,24 +46,34 @@ class CategoricalLegend:
 
     title: str
     entries: tuple[tuple[str, str], ...]
+    opacity: float = 1.0
 
 
 Legend = ContinuousLegend | CategoricalLegend
+"""A legend's ``opacity`` is its layer's, so its colours look like the map's (an overlay at 75 %
+over the background is paler than the colormap)."""
 
 
-def continuous_legend(title: str, cmap: str, vmin: float, vmax: float) -> ContinuousLegend:
-    """Legend of a matplotlib colormap stretched over ``vmin..vmax``."""
+def continuous_legend(
+    title: str, cmap: str, vmin: float, vmax: float, opacity: float = 1.0
+) -> ContinuousLegend:
+    """Legend of a matplotlib colormap stretched over ``vmin..vmax``, drawn at ``opacity``."""
     import matplotlib
     from matplotlib.colors import to_hex
 
     table = matplotlib.colormaps[cmap]
     colors = tuple(str(to_hex(table(x))) for x in np.linspace(0.0, 1.0, GRADIENT_STOPS))
-    return ContinuousLegend(title=title, vmin=float(vmin), vmax=float(vmax), colors=colors)
+    return ContinuousLegend(
+        title=title, vmin=float(vmin), vmax=float(vmax), colors=colors, opacity=opacity
+    )
 
 
-def classes_legend(title: str, classes: tuple[ClassStyle, ...]) -> CategoricalLegend:
+def classes_legend(
+    title: str, classes: tuple[ClassStyle, ...], opacity: float = 1.0
+) -> CategoricalLegend:
     """Legend of a class raster, in the order the composition lists the classes."""
-    return CategoricalLegend(title=title, entries=tuple((c.label, c.color) for c in classes))
+    entries = tuple((c.label, c.color) for c in classes)
+    return CategoricalLegend(title=title, entries=entries, opacity=opacity)
 
 
 def format_number(value: float) -> str:
@@ -80,24 +91,40 @@ def format_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def format_tick(value: float) -> str:
+    """A legend tick: like :func:`format_number`, millions and billions shortened so five ticks
+    fit under a 190 px colour bar.
+
+    >>> format_tick(23_380_069.0), format_tick(4_874_532.0), format_tick(2.5e9), format_tick(937.5)
+    ('23.4 M', '4.87 M', '2.5 bn', '937.5')
+    """
+    if value == value and abs(value) >= 1e9:
+        return f"{value / 1e9:.3g} bn"
+    if value == value and abs(value) >= 1e6:
+        return f"{value / 1e6:.3g} M"
+    return format_number(value)
+
+
 def legend_html(legend: Legend) -> str:
     """Self-contained, escaped HTML of a legend (no scripts, no external resources)."""
     title = f'<div class="geotool-legend-title">{html.escape(legend.title)}</div>'
+    alpha = f";opacity:{min(max(float(legend.opacity), 0.0), 1.0):.2f}"
     if isinstance(legend, CategoricalLegend):
         rows = "".join(
             f'<div class="geotool-legend-row"><span class="geotool-swatch" '
-            f'style="background:{html.escape(color)}"></span>{html.escape(label)}</div>'
+            f'style="background:{html.escape(color)}{alpha}"></span>{html.escape(label)}</div>'
             for label, color in legend.entries
         )
         return title + rows
     stops = ", ".join(html.escape(c) for c in legend.colors)
     step = (legend.vmax - legend.vmin) / (TICKS - 1)
     ticks = "".join(
-        f"<span>{html.escape(format_number(legend.vmin + i * step))}</span>" for i in range(TICKS)
+        f"<span>{html.escape(format_tick(legend.vmin + i * step))}</span>" for i in range(TICKS)
     )
     return (
         title
-        + f'<div class="geotool-ramp" style="background:linear-gradient(to right, {stops})"></div>'
+        + f'<div class="geotool-ramp" style="background:linear-gradient(to right, {stops}){alpha}">'
+        + "</div>"
         + f'<div class="geotool-ticks">{ticks}</div>'
     )
 
@@ -131,9 +158,6 @@ def manifest_classes(
     >>> [c.label for c in manifest_classes(m, "limiting_codes", "windfarm", "tab10", np.zeros(1))]
     ['none', 'excluded: protected areas', 'limited by wind speed']
     """
-    import matplotlib
-    from matplotlib.colors import to_hex
-
     table = manifest.get(key) if key else None
     if isinstance(table, dict) and profile is not None and isinstance(table.get(profile), dict):
         table = table[profile]
@@ -148,13 +172,42 @@ def manifest_classes(
         codes = np.unique(values[np.isfinite(values)]).astype(int)
         items = [(int(c), f"class {c}") for c in codes[:64]]
     items = sorted(i for i in items if i[0] >= 0)
-    colors = matplotlib.colormaps[cmap]
-    n = getattr(colors, "N", 256)
+    colors = class_colors(cmap, len(items))
     return tuple(
-        ClassStyle(
-            value=code,
-            color=str(to_hex(colors(i % n if n <= 32 else i / max(len(items) - 1, 1)))),
-            label=_class_label(label),
-        )
-        for i, (code, label) in enumerate(items)
+        ClassStyle(value=code, color=color, label=_class_label(label))
+        for (code, label), color in zip(items, colors, strict=True)
     )
+
+
+# Qualitative palettes that extend a 10-colour one without repeating it: tab20 holds tab10's
+# colours and a lighter shade of each, tab20b/tab20c 40 more (matplotlib's qualitative maps).
+_EXTRA_PALETTES = ("tab20", "tab20b", "tab20c")
+
+
+def class_colors(cmap: str, n: int) -> tuple[str, ...]:
+    """``n`` distinct hex colours for ``n`` classes.
+
+    A qualitative map (``tab10``, ``Set2``, ...: at most 32 colours) gives its colours in order
+    and, when there are more classes than colours, is continued with unused colours of
+    ``tab20``, ``tab20b`` and ``tab20c`` — never by cycling, which would give two classes one
+    colour. A continuous map is sampled evenly.
+
+    >>> colors = class_colors("tab10", 13)
+    >>> len(set(colors)), colors[:2]
+    (13, ('#1f77b4', '#ff7f0e'))
+    """
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    table = matplotlib.colormaps[cmap]
+    size = getattr(table, "N", 256)
+    if size > 32:  # continuous: sample evenly
+        return tuple(str(to_hex(table(i / max(n - 1, 1)))) for i in range(n))
+    palette = [str(to_hex(table(i))) for i in range(size)]
+    for extra in _EXTRA_PALETTES:
+        more = matplotlib.colormaps[extra]
+        palette += [str(to_hex(more(i))) for i in range(more.N)]
+    distinct = list(dict.fromkeys(palette))
+    if n > len(distinct):  # more classes than any qualitative palette holds
+        return class_colors("turbo", n)
+    return tuple(distinct[:n])

@@ -17,7 +17,7 @@ geotool.errors.InputError: /nonexistent: output folder not found — run `geotoo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,11 +28,12 @@ from geotool.webmap.compositions import Composition, RasterLayer, VectorLayer
 from geotool.webmap.legend import Legend, classes_legend, continuous_legend, manifest_classes
 from geotool.webmap.provenance import InputRecord, Provenance, read_manifest, summarise
 from geotool.webmap.raster import (
-    WEB_MERCATOR,
     LatLonBounds,
     WarpedRaster,
+    central_longitude,
     colorize_classes,
     colorize_continuous,
+    mercator_crs,
     robust_range,
     warp_to_web_mercator,
     web_mercator_grid,
@@ -43,6 +44,7 @@ from geotool.webmap.vectors import (
     read_vector,
     region_features,
     require_columns,
+    shift_longitudes,
     site_features,
 )
 
@@ -139,32 +141,36 @@ def build_model(
     missing: list[str] = []
     images = []
     present = [outdir / r.file for r in composition.rasters if (outdir / r.file).is_file()]
+    lon0 = _central_longitude(present)
     for i, layer in enumerate(composition.rasters):
         path = outdir / layer.file
         if path.is_file():
             warped = warp_to_web_mercator(
-                path, max_size=max_size, categorical=layer.kind == "classes"
+                path, max_size=max_size, categorical=layer.kind == "classes", lon0=lon0
             )
             images.append(_image(f"r{i}", layer, warped, path.name, manifest or {}))
             continue
-        from_input = _input_raster(layer, outdir, manifest or {}, present, max_size)
+        from_input = _input_raster(layer, outdir, manifest or {}, present, max_size, lon0)
         if from_input is None:
             missing.append(layer.file)
         else:
             warped, source = from_input
             images.append(_image(f"r{i}", layer, warped, source, manifest or {}))
     _check_profiles(outdir, composition, images)
-    vectors = []
-    for i, vlayer in enumerate(composition.vectors):
-        overlay = _vector(f"v{i}", vlayer, outdir, provenance.locations)
-        if overlay is None:
-            missing.append(vlayer.file)
-        else:
-            vectors.append(overlay)
     (south, west), (north, east) = images[0].bounds
     for img in images[1:]:
         (s, w), (n, e) = img.bounds
         south, west, north, east = min(south, s), min(west, w), max(north, n), max(east, e)
+    extent = _Extent(
+        bounds=((south, west), (north, east)), lon0=lon0, region_id=_region_id(manifest)
+    )
+    vectors = []
+    for i, vlayer in enumerate(composition.vectors):
+        overlay = _vector(f"v{i}", vlayer, outdir, provenance.locations, extent)
+        if overlay is None:
+            missing.append(vlayer.file)
+        else:
+            vectors.append(overlay)
     head = title or composition.title
     if provenance.study and title is None:
         head = f"{head} — {provenance.study}"
@@ -179,6 +185,56 @@ def build_model(
         online_basemap=composition.online_basemap,
         missing=tuple(missing),
     )
+
+
+def _central_longitude(rasters: list[Path]) -> float:
+    """The map's central longitude, from the first raster that opens (see
+    :func:`geotool.webmap.raster.central_longitude`); unreadable files are reported later."""
+    import rasterio
+
+    for path in rasters:
+        try:
+            with rasterio.open(path) as ds:
+                if ds.crs is not None:
+                    return central_longitude(ds.crs, tuple(ds.bounds))
+        except rasterio.errors.RasterioError:
+            continue
+    return 0.0
+
+
+@dataclass(frozen=True)
+class _Extent:
+    """Where the map is: the rasters' lat/lon bounds, the central longitude (0 or 180) and the
+    study's region id field (names the regions in the study's regions file)."""
+
+    bounds: LatLonBounds
+    lon0: float
+    region_id: str | None = None
+
+
+def _region_id(manifest: dict[str, Any] | None) -> str | None:
+    study = (manifest or {}).get("study")
+    value = study.get("region_id") if isinstance(study, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+# Vectors read from study inputs (a country's substations or protected areas) are cut to the
+# map's extent plus this share of its width/height on each side: what lies just outside still
+# shows at the edge; the rest of the country is not embedded in map.html.
+EXTENT_MARGIN = 0.1
+
+
+def _within(gdf: Any, extent: _Extent) -> Any:
+    """The features of ``gdf`` that touch the map's extent (with :data:`EXTENT_MARGIN`)."""
+    import shapely
+
+    if len(gdf) == 0:
+        return gdf
+    (south, west), (north, east) = extent.bounds
+    dx, dy = (east - west) * EXTENT_MARGIN, (north - south) * EXTENT_MARGIN
+    rect = shapely.box(west - dx, south - dy, east + dx, north + dy)
+    lonlat = shift_longitudes(np.asarray(gdf.geometry.to_crs("EPSG:4326").values), extent.lon0)
+    return gdf[~shapely.is_missing(lonlat) & shapely.intersects(lonlat, rect)]
 
 
 def _check_profiles(outdir: Path, comp: Composition, images: list[ImageOverlay]) -> None:
@@ -207,6 +263,7 @@ def _input_raster(
     manifest: dict[str, Any],
     present: list[Path],
     max_size: int,
+    lon0: float = 0.0,
 ) -> tuple[WarpedRaster, str] | None:
     """A composition raster named like a study layer (``wind_speed_100m.tif``,
     ``land_cover.tif``) that ``geotool run`` does not write: read from the input file the
@@ -243,12 +300,13 @@ def _input_raster(
     import rasterio
 
     with rasterio.open(present[0]) as ds:
-        transform, w, h = web_mercator_grid(ds.crs, ds.width, ds.height, ds.bounds, max_size)
+        transform, w, h = web_mercator_grid(ds.crs, ds.width, ds.height, ds.bounds, max_size, lon0)
     from pyproj import CRS
 
-    grid = Grid(CRS.from_user_input(WEB_MERCATOR), transform, (h, w))
+    grid = Grid(CRS.from_user_input(mercator_crs(lon0)), transform, (h, w))
     values = warp_to(src, spec, grid, choose_resampling(spec, src, grid))
-    return WarpedRaster(values=values.astype(np.float64), transform=transform), path.name
+    warped = WarpedRaster(values=values.astype(np.float64), transform=transform, lon0=lon0)
+    return warped, path.name
 
 
 def _image(
@@ -261,7 +319,7 @@ def _image(
             manifest, layer.classes_from, layer.profile, layer.colormap, warped.values
         )
         rgba = colorize_classes(warped.values, classes)
-        legend = classes_legend(title, classes)
+        legend = classes_legend(title, classes, layer.opacity)
     else:
         lo, hi = robust_range(warped.values)
         vmin = layer.vmin if layer.vmin is not None else lo
@@ -269,7 +327,7 @@ def _image(
         if not vmax > vmin:
             vmax = vmin + 1.0
         rgba = colorize_continuous(warped.values, layer.colormap, vmin, vmax)
-        legend = continuous_legend(title, layer.colormap, vmin, vmax)
+        legend = continuous_legend(title, layer.colormap, vmin, vmax, layer.opacity)
     return ImageOverlay(
         key=key,
         name=layer.name,
@@ -326,7 +384,11 @@ def _read(path: Path, layer: str | None) -> Any:
 
 
 def _vector(
-    key: str, layer: VectorLayer, outdir: Path, inputs: tuple[InputRecord, ...]
+    key: str,
+    layer: VectorLayer,
+    outdir: Path,
+    inputs: tuple[InputRecord, ...],
+    extent: _Extent,
 ) -> VectorOverlay | None:
     path, sub = _locate(outdir, layer.file, inputs)
     labels = dict(layer.labels)
@@ -337,8 +399,11 @@ def _vector(
         "fillColor": layer.fill_color,
         "fillOpacity": layer.fill_opacity,
     }
+    if layer.fill_opacity == 0.0:
+        # an outline only: without a fill the inside lets clicks through to the layers below
+        style["fill"] = False
     if layer.kind == "regions":
-        gdf = _regions(layer, outdir, inputs, path, sub)
+        gdf = _regions(layer, outdir, inputs, path, sub, extent.region_id)
         if gdf is None:
             return None
         value = next((v for v in layer.value if v in gdf.columns), layer.value[0])
@@ -352,17 +417,22 @@ def _vector(
             labels=labels,
             legend_title=title,
             where=str(path),
+            lon0=extent.lon0,
         )
-        legend = cl if layer.legend else None
         style["fillOpacity"] = max(layer.fill_opacity, 0.5)
+        legend = replace(cl, opacity=style["fillOpacity"]) if layer.legend else None
     elif not path.is_file():
         return None
     elif layer.kind == "sites":
         gdf = _read(path, sub)
-        geojson = site_features(gdf, simplify_m=layer.simplify_m, labels=labels, where=str(path))
+        geojson = site_features(
+            gdf, simplify_m=layer.simplify_m, labels=labels, where=str(path), lon0=extent.lon0
+        )
     else:
-        gdf = _read(path, sub)
-        geojson = labelled_features(gdf, label_field=layer.label_field, simplify_m=layer.simplify_m)
+        gdf = _within(_read(path, sub), extent)
+        geojson = labelled_features(
+            gdf, label_field=layer.label_field, simplify_m=layer.simplify_m, lon0=extent.lon0
+        )
         if layer.kind == "points":
             style["radius"] = layer.radius
     return VectorOverlay(
@@ -385,8 +455,13 @@ def _regions(
     inputs: tuple[InputRecord, ...],
     path: Path,
     sub: str | None,
+    region_id: str | None,
 ) -> Any:
-    """Region summaries with geometry: the GeoPackage, or the CSV joined to a regions layer."""
+    """Region summaries with geometry: the GeoPackage, or the CSV joined to a regions layer.
+
+    The CSV's ``join`` column is matched to the same-named column of the regions layer or, when
+    that has none, to the study's region id field (the study's own regions file names its
+    regions there, e.g. ``name``)."""
     if path.is_file():
         return _read(path, sub)
     table = outdir / layer.csv if layer.csv else None
@@ -403,8 +478,14 @@ def _regions(
         raise InputError(f"cannot read CSV ({exc})", where=str(table), fix="re-run") from exc
     shapes = _read(geo_path, geo_sub)
     require_columns(summary, (layer.join,), str(table))
-    require_columns(shapes, (layer.join,), str(geo_path))
-    shapes = shapes[[layer.join, shapes.geometry.name]]
+    key = layer.join
+    if key not in shapes.columns and region_id is not None and region_id in shapes.columns:
+        key = region_id
+    require_columns(shapes, (key,), str(geo_path))
+    shapes = shapes[[key, shapes.geometry.name]].rename(columns={key: layer.join})
+    if layer.join in summary.columns:
+        summary[layer.join] = summary[layer.join].astype(str)
+        shapes[layer.join] = shapes[layer.join].astype(str)
     merged = shapes.merge(summary, on=layer.join, how="inner")
     if merged.empty:
         raise InputError(

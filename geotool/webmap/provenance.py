@@ -12,7 +12,7 @@ Examples
 >>> m = {"inputs": {"dem": {"synthetic": True}, "regions": {"synthetic": False}}}
 >>> p = summarise(m)
 >>> p.warnings, p.notes
-(('Synthetic inputs (not real data): dem.',), ('Real inputs: regions.',))
+(('Synthetic inputs (not real data): elevation (DEM).',), ('Real inputs: region boundaries.',))
 """
 
 from __future__ import annotations
@@ -43,6 +43,47 @@ class Provenance:
     all_synthetic: bool
     study: str
     locations: tuple[InputRecord, ...] = ()
+
+
+INPUT_NAMES: dict[str, str] = {
+    "study": "study file",
+    "region": "study region",
+    "regions": "region boundaries",
+    "dem": "elevation (DEM)",
+    "land_cover": "land cover",
+    "forest_cover": "tree cover",
+    "biomass": "above-ground biomass",
+    "growing_stock": "growing stock volume",
+    "wind_speed_100m": "wind speed at 100 m",
+    "weibull_k": "wind speed distribution (Weibull k)",
+    "ghi": "solar irradiation (GHI)",
+    "pvout": "PV output (PVOUT)",
+    "air_temperature": "air temperature",
+    "precipitation": "precipitation",
+    "heat_flow": "heat flow",
+    "geothermal_gradient": "geothermal gradient",
+    "settlements": "settlements",
+    "demand_centres": "demand centres",
+    "roads": "roads",
+    "power_lines": "power lines",
+    "substations": "substations",
+    "protected_areas": "protected areas",
+    "water_bodies": "water bodies",
+}
+"""How the info panel names the catalog's layers (``layers/*.toml``); others lose underscores."""
+
+
+def input_name(name: str) -> str:
+    """Plain-language name of an input layer.
+
+    >>> input_name("dem"), input_name("my_extra_layer")
+    ('elevation (DEM)', 'my extra layer')
+    """
+    return INPUT_NAMES.get(name, name.replace("_", " "))
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(input_name(n) for n in names)
 
 
 def read_manifest(outdir: Path) -> dict[str, Any] | None:
@@ -112,12 +153,16 @@ def summarise(manifest: dict[str, Any] | None) -> Provenance:
         warnings.append(
             "ALL INPUTS ARE SYNTHETIC (demo data): no result here describes a real place."
         )
+    elif real and not unknown and len(synthetic) > max(4, 2 * len(real)):
+        # a demo with one real layer: name the exception, not twenty synthetic layers
+        warnings.append(f"Synthetic inputs (not real data): all except {_listing(real)}.")
+        real = []
     elif synthetic:
-        warnings.append(f"Synthetic inputs (not real data): {', '.join(synthetic)}.")
+        warnings.append(f"Synthetic inputs (not real data): {_listing(synthetic)}.")
     if real:
-        notes.append(f"Real inputs: {', '.join(real)}.")
+        notes.append(f"Real inputs: {_listing(real)}.")
     if unknown and not all_synthetic:
-        notes.append(f"Inputs not marked real or synthetic: {', '.join(unknown)}.")
+        notes.append(f"Inputs not marked real or synthetic: {_listing(unknown)}.")
     if not warnings and not notes:
         notes.append("manifest.json lists no inputs and no synthetic flag.")
     return Provenance(

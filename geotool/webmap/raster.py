@@ -28,7 +28,7 @@ import rasterio
 from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import calculate_default_transform
+from rasterio.warp import calculate_default_transform, transform_bounds
 
 from geotool.errors import CRSError, UnreadableFileError
 
@@ -56,19 +56,49 @@ class WarpedRaster:
 
     values: np.ndarray
     transform: Affine
+    lon0: float = 0.0
 
     @property
     def bounds_latlon(self) -> LatLonBounds:
         """Lat/lon of the outer pixel edges, ((south, west), (north, east))."""
         h, w = self.values.shape
-        return mercator_edges_to_latlon(self.transform, w, h)
+        return mercator_edges_to_latlon(self.transform, w, h, self.lon0)
 
 
-def mercator_edges_to_latlon(transform: Affine, width: int, height: int) -> LatLonBounds:
+def central_longitude(src_crs: Any, bounds: tuple[float, float, float, float]) -> float:
+    """0, or 180 when a raster's extent crosses the antimeridian (Fiji, Chukotka, the Aleutians).
+
+    Leaflet takes longitudes past 180 as they are, so such a map is drawn around 180° with
+    longitudes 170..190 instead of being split into two pieces at the two ends of the world.
+
+    >>> central_longitude("EPSG:32649", (500e3, 2.7e6, 510e3, 2.71e6))
+    0.0
+    >>> central_longitude("EPSG:32760", (800e3, 8.16e6, 830e3, 8.18e6))
+    180.0
+    """
+    west, _, east, _ = transform_bounds(src_crs, "EPSG:4326", *bounds, densify_pts=21)
+    return 180.0 if west > east else 0.0
+
+
+def mercator_crs(lon0: float = 0.0) -> str:
+    """Web Mercator (EPSG:3857), or the same sphere and scale centred on ``lon0`` degrees:
+    x = R · (lon − lon0), so its grids continue across the antimeridian."""
+    if lon0 == 0.0:
+        return WEB_MERCATOR
+    return (
+        f"+proj=merc +a={EARTH_RADIUS_M} +b={EARTH_RADIUS_M} +lat_ts=0 +lon_0={lon0:g} "
+        "+x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +no_defs"
+    )
+
+
+def mercator_edges_to_latlon(
+    transform: Affine, width: int, height: int, lon0: float = 0.0
+) -> LatLonBounds:
     """Lat/lon bounds of a north-up EPSG:3857 grid's outer pixel edges.
 
     Web Mercator is separable (x depends on longitude only, y on latitude only), so the grid's
-    edges are exactly a lat/lon rectangle.
+    edges are exactly a lat/lon rectangle. ``lon0``: the grid's central longitude (see
+    :func:`mercator_crs`); longitudes then run past 180 across the antimeridian.
 
     >>> t = Affine(1000.0, 0.0, 0.0, 0.0, -1000.0, 0.0)
     >>> (s, w), (n, e) = mercator_edges_to_latlon(t, 10, 10)
@@ -79,7 +109,7 @@ def mercator_edges_to_latlon(transform: Affine, width: int, height: int) -> LatL
     right, bottom = left + transform.a * width, top + transform.e * height
 
     def lon(x: float) -> float:
-        return math.degrees(x / EARTH_RADIUS_M)
+        return lon0 + math.degrees(x / EARTH_RADIUS_M)
 
     def lat(y: float) -> float:
         return math.degrees(2.0 * math.atan(math.exp(y / EARTH_RADIUS_M)) - math.pi / 2.0)
@@ -88,9 +118,15 @@ def mercator_edges_to_latlon(transform: Affine, width: int, height: int) -> LatL
 
 
 def web_mercator_grid(
-    src_crs: Any, width: int, height: int, bounds: tuple[float, float, float, float], max_size: int
+    src_crs: Any,
+    width: int,
+    height: int,
+    bounds: tuple[float, float, float, float],
+    max_size: int,
+    lon0: float = 0.0,
 ) -> tuple[Affine, int, int]:
-    """The EPSG:3857 grid covering a raster, at most ``max_size`` pixels on its longer side.
+    """The EPSG:3857 grid covering a raster, at most ``max_size`` pixels on its longer side
+    (in :func:`mercator_crs` ``(lon0)``).
 
     GDAL's default output grid keeps about the source's pixel count; it is coarsened by a
     common factor when its longer side exceeds ``max_size``.
@@ -99,7 +135,9 @@ def web_mercator_grid(
     >>> max(w, h) <= 40
     True
     """
-    transform, w, h = calculate_default_transform(src_crs, WEB_MERCATOR, width, height, *bounds)
+    transform, w, h = calculate_default_transform(
+        src_crs, mercator_crs(lon0), width, height, *bounds
+    )
     assert transform is not None and w is not None and h is not None
     factor = max(w, h) / max_size
     if factor > 1.0:
@@ -109,7 +147,9 @@ def web_mercator_grid(
     return transform, int(w), int(h)
 
 
-def warp_to_web_mercator(path: Path, *, max_size: int, categorical: bool) -> WarpedRaster:
+def warp_to_web_mercator(
+    path: Path, *, max_size: int, categorical: bool, lon0: float = 0.0
+) -> WarpedRaster:
     """Read band 1 of a raster reprojected to EPSG:3857, at most ``max_size`` pixels wide/high.
 
     Classes use nearest-neighbour resampling (a class code is never averaged); continuous layers
@@ -123,6 +163,9 @@ def warp_to_web_mercator(path: Path, *, max_size: int, categorical: bool) -> War
         Longest side of the output in pixels.
     categorical
         Class codes (nearest) instead of a continuous quantity (bilinear).
+    lon0
+        Central longitude of the map (:func:`central_longitude`): 0, or 180 across the
+        antimeridian.
 
     Returns
     -------
@@ -131,7 +174,7 @@ def warp_to_web_mercator(path: Path, *, max_size: int, categorical: bool) -> War
     """
     # open *and* read errors (a truncated or corrupt file opens fine and fails on its blocks)
     try:
-        return _warp(path, max_size=max_size, categorical=categorical)
+        return _warp(path, max_size=max_size, categorical=categorical, lon0=lon0)
     except rasterio.errors.RasterioError as exc:
         raise UnreadableFileError(
             f"cannot read raster ({_gdal_message(exc)})",
@@ -148,13 +191,15 @@ def _gdal_message(exc: BaseException) -> str:
     return " ".join(" ".join(parts).split())
 
 
-def _warp(path: Path, *, max_size: int, categorical: bool) -> WarpedRaster:
+def _warp(path: Path, *, max_size: int, categorical: bool, lon0: float) -> WarpedRaster:
     with rasterio.open(path) as src:
         if src.crs is None:
             raise CRSError(
                 "raster has no CRS", where=str(path), fix="write it with a CRS (e.g. EPSG:32649)"
             )
-        transform, w, h = web_mercator_grid(src.crs, src.width, src.height, src.bounds, max_size)
+        transform, w, h = web_mercator_grid(
+            src.crs, src.width, src.height, src.bounds, max_size, lon0
+        )
         nodata = src.nodata
         if nodata is None:
             # NaN marks no data in geotool's float outputs (DESIGN.md); ESA WorldCover and most
@@ -163,7 +208,7 @@ def _warp(path: Path, *, max_size: int, categorical: bool) -> WarpedRaster:
             nodata = float("nan") if floating else 0
         with WarpedVRT(
             src,
-            crs=WEB_MERCATOR,
+            crs=mercator_crs(lon0),
             transform=transform,
             width=w,
             height=h,
@@ -175,7 +220,7 @@ def _warp(path: Path, *, max_size: int, categorical: bool) -> WarpedRaster:
         ) as vrt:
             band = vrt.read(1, masked=True)
     values = np.ma.filled(band.astype(np.float64), np.nan)
-    return WarpedRaster(values=values, transform=transform)
+    return WarpedRaster(values=values, transform=transform, lon0=lon0)
 
 
 def robust_range(values: np.ndarray) -> tuple[float, float]:

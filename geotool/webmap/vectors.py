@@ -53,8 +53,30 @@ DEFAULT_LABELS: dict[str, str] = {
     "tco2e_total": "Sequestration, total (tCO₂e)",
     "temperature_c": "Temperature (°C)",
     "mw_thermal": "Heat (MW thermal)",
-    "limiting": "Limiting",
+    "limiting": "Limited most by",
     "region": "Region",
+    "turbines": "Turbines",
+    "capacity_factor": "Capacity factor (0–1)",
+    "pv_yield_kwh_per_kwp": "Specific PV yield (kWh/kWp per yr)",
+    "demand_distance_km": "Distance to demand centre (km)",
+    "distance_to_substation_km": "Distance to substation (km)",
+    "green_energy_gwh_per_yr": "Green energy nearby (GWh/yr)",
+    "green_radius_km": "Green energy radius (km)",
+    "electricity_gwh_per_yr": "Electricity use (GWh/yr)",
+    "crediting_years": "Crediting period (years)",
+    "species": "Species",
+    "heat_in_place_pj": "Heat in place (PJ)",
+    # carbon_regions.csv (geotool.carbon)
+    "data_area_ha": "Area with data (ha)",
+    "forest_area_ha": "Forest area (ha)",
+    "stock_tc": "Carbon stock (tC)",
+    "stock_tco2e": "Carbon stock (tCO₂e)",
+    "carbon_density_tc_ha": "Carbon density (tC/ha)",
+    "mean_agb_t_ha": "Mean above-ground biomass (t/ha)",
+    "share_agb_map_pct": "From the biomass map (%)",
+    "share_volume_pct": "From growing stock volume (%)",
+    "share_tier1_pct": "From IPCC Tier 1 defaults (%)",
+    "tier1_forest_removals_tco2e_per_yr": "Forest removals, Tier 1 (tCO₂e/yr)",
     "eligible_km2": "Eligible area (km²)",
     "excluded_km2": "Excluded area (km²)",
     "covered_km2": "Area on the grid (km²)",
@@ -100,8 +122,32 @@ def require_columns(gdf: Any, columns: tuple[str, ...], where: str) -> None:
         )
 
 
-def web_geometries(gdf: Any, simplify_m: float) -> list[dict[str, Any] | None]:
-    """Simplified (in metres), EPSG:4326, rounded GeoJSON geometry dicts (None for no geometry)."""
+def shift_longitudes(geoms: np.ndarray, lon0: float) -> np.ndarray:
+    """Lon/lat geometries with longitudes moved into ``lon0 ± 180`` (a no-op for ``lon0 = 0``).
+
+    A map around the antimeridian (``lon0 = 180``) draws -179.9° as 180.1°, next to 179.9°.
+
+    >>> from shapely import LineString
+    >>> shift_longitudes(np.array([LineString([(179.9, 0), (-179.9, 1)])]), 180.0)[0].coords[:]
+    [(179.9, 0.0), (180.1, 1.0)]
+    """
+    if lon0 == 0.0:
+        return geoms
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        out = xy.copy()
+        out[:, 0] = (out[:, 0] - (lon0 - 180.0)) % 360.0 + (lon0 - 180.0)
+        return out
+
+    return np.asarray(shapely.transform(geoms, shift), dtype=object)
+
+
+def web_geometries(gdf: Any, simplify_m: float, lon0: float = 0.0) -> list[dict[str, Any] | None]:
+    """Simplified (in metres), EPSG:4326, rounded GeoJSON geometry dicts (None for no geometry).
+
+    ``lon0``: the map's central longitude (0, or 180 around the antimeridian), see
+    :func:`shift_longitudes`.
+    """
     geoms = gdf.geometry
     if len(geoms) == 0:
         return []
@@ -110,7 +156,8 @@ def web_geometries(gdf: Any, simplify_m: float) -> list[dict[str, Any] | None]:
         geoms = metric.simplify(simplify_m, preserve_topology=True)
     geoms = geoms.to_crs("EPSG:4326")
     rounded = shapely.transform(
-        np.asarray(geoms.values, dtype=object), lambda xy: np.round(xy, COORD_DECIMALS)
+        shift_longitudes(np.asarray(geoms.values, dtype=object), lon0),
+        lambda xy: np.round(xy, COORD_DECIMALS),
     )
     return [None if text is None else json.loads(text) for text in shapely.to_geojson(rounded)]
 
@@ -142,14 +189,86 @@ def _text(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _label(column: str, labels: Mapping[str, str]) -> str:
-    if column in labels:
-        return html.escape(labels[column])
+# Unit suffixes of geotool's column names (``demand_distance_km``, ``heat_in_place_pj``) and how
+# a reader writes them; longest first so ``_tco2e_per_yr`` wins over ``_per_yr``.
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_tco2e_per_yr", "tCO₂e/yr"),
+    ("_gwh_per_yr", "GWh/yr"),
+    ("_mwh_per_yr", "MWh/yr"),
+    ("_kwh_per_kwp", "kWh/kWp"),
+    ("_t_per_yr", "t/yr"),
+    ("_tc_ha", "tC/ha"),
+    ("_t_ha", "t/ha"),
+    ("_tco2e", "tCO₂e"),
+    ("_years", "years"),
+    ("_km2", "km²"),
+    ("_pct", "%"),
+    ("_mwp", "MWp"),
+    ("_mw", "MW"),
+    ("_gwh", "GWh"),
+    ("_pj", "PJ"),
+    ("_km", "km"),
+    ("_ha", "ha"),
+    ("_ms", "ms"),
+    ("_tc", "tC"),
+    ("_m", "m"),
+    ("_c", "°C"),
+)
+_ACRONYMS = {
+    "pv": "PV",
+    "pue": "PUE",
+    "co2": "CO₂",
+    "it": "IT",
+    "ghi": "GHI",
+    "dem": "DEM",
+    "agb": "AGB",
+    "ipcc": "IPCC",
+}
+# Columns whose values are identifiers (``pv_yield``, ``chinese_fir``) shown as words.
+_WORD_VALUES = frozenset({"limiting", "species"})
+# 4 decimals of a degree = 11 m: enough to find a site, not a false precision.
+LONLAT_DECIMALS = 4
+
+
+def words(name: str) -> str:
+    """A snake_case identifier as words, acronyms in capitals, first letter upper case.
+
+    >>> words("pv_yield"), words("free_cooling"), words("pue")
+    ('PV yield', 'Free cooling', 'PUE')
+    """
+    parts = [_ACRONYMS.get(p, p) for p in name.split("_") if p]
+    text = " ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def column_label(column: str) -> str:
+    """Plain-language label of a column: the known ones by name, others from their unit suffix.
+
+    >>> column_label("capacity_mw"), column_label("heat_in_place_pj"), column_label("m_pv_yield")
+    ('Capacity (MW)', 'Heat in place (PJ)', 'PV yield')
+    >>> column_label("road_distance_km"), column_label("turbine_count")
+    ('Road distance (km)', 'Turbine count')
+    """
     if column in DEFAULT_LABELS:
-        return html.escape(DEFAULT_LABELS[column])
-    if column.startswith("m_"):
-        return html.escape(column[2:].replace("_", " "))
-    return html.escape(column.replace("_", " "))
+        return DEFAULT_LABELS[column]
+    if column.startswith("m_"):  # a criterion's membership, 0–1
+        return words(column[2:])
+    for suffix, unit in _UNIT_SUFFIXES:
+        stem = column[: -len(suffix)]
+        if column.endswith(suffix) and stem.strip("_"):
+            return f"{words(stem)} ({unit})"
+    return words(column)
+
+
+def _label(column: str, labels: Mapping[str, str]) -> str:
+    return html.escape(labels[column] if column in labels else column_label(str(column)))
+
+
+def _cell(column: str, value: Any) -> str:
+    """Escaped display text of one attribute value of ``column``."""
+    if column in _WORD_VALUES and isinstance(value, str):
+        return html.escape(value.replace("_", " "))
+    return _text(value)
 
 
 def _json_value(value: Any) -> Any:
@@ -165,7 +284,7 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 def site_features(
-    gdf: Any, *, simplify_m: float, labels: Mapping[str, str], where: str
+    gdf: Any, *, simplify_m: float, labels: Mapping[str, str], where: str, lon0: float = 0.0
 ) -> dict[str, Any]:
     """GeoJSON of candidate sites with a popup: rank, score, criterion memberships, metrics.
 
@@ -176,6 +295,12 @@ def site_features(
     gdf = gdf.sort_values("rank")
     members = [c for c in gdf.columns if str(c).startswith("m_")]
     skip = {*SITE_COLUMNS, *members, gdf.geometry.name}
+    # lon/lat of the site centre: one row, to 11 m, instead of two numbers to 0.1° (11 km)
+    located = {"lon", "lat"} <= set(gdf.columns) and all(
+        np.issubdtype(gdf[c].dtype, np.number) for c in ("lon", "lat")
+    )
+    if located:
+        skip |= {"lon", "lat"}
     metrics = [c for c in gdf.columns if c not in skip]
     props = []
     for row in gdf.drop(columns=gdf.geometry.name).to_dict("records"):
@@ -184,13 +309,15 @@ def site_features(
             f"{_text(row['site_id'])}</div>"
         )
         core = [(_label(c, labels), _text(row[c])) for c in ("rank", "score")]
+        if located:
+            core.append(("Centre (lat, lon)", _latlon(row["lat"], row["lon"])))
         bars = "".join(
             f'<tr><th>{_label(c, labels)}</th><td><span class="geotool-bar">'
             f'<span style="width:{_percent(row[c])}%"></span></span> {_text(row[c])}</td></tr>'
             for c in members
         )
         section = '<tr><td colspan="2" class="geotool-sub">Criteria (membership 0–1)</td></tr>'
-        metric_rows = [(_label(c, labels), _text(row[c])) for c in metrics]
+        metric_rows = [(_label(c, labels), _cell(c, row[c])) for c in metrics]
         popup = (
             head
             + '<table class="geotool-table">'
@@ -212,7 +339,18 @@ def site_features(
                 "_tooltip": tooltip,
             }
         )
-    return feature_collection(web_geometries(gdf, simplify_m), props)
+    return feature_collection(web_geometries(gdf, simplify_m, lon0), props)
+
+
+def _latlon(lat: Any, lon: Any) -> str:
+    """``"25.5540, 113.6641"``, or a dash when either is missing."""
+    try:
+        la, lo = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return "–"
+    if not (np.isfinite(la) and np.isfinite(lo)):
+        return "–"
+    return f"{la:.{LONLAT_DECIMALS}f}, {lo:.{LONLAT_DECIMALS}f}"
 
 
 def _percent(value: Any) -> int:
@@ -232,6 +370,7 @@ def region_features(
     labels: Mapping[str, str],
     legend_title: str,
     where: str,
+    lon0: float = 0.0,
 ) -> tuple[dict[str, Any], ContinuousLegend]:
     """GeoJSON choropleth of region summaries with tooltips, and its legend.
 
@@ -265,7 +404,7 @@ def region_features(
                 f'class="geotool-table">'
                 + _table(
                     [
-                        (_label(c, labels), _text(row[c]))
+                        (_label(c, labels), _cell(c, row[c]))
                         for c in gdf.columns
                         if c not in ("region", gdf.geometry.name)
                     ]
@@ -274,14 +413,16 @@ def region_features(
             }
         )
     legend = continuous_legend(legend_title, cmap, vmin, vmax)
-    return feature_collection(web_geometries(gdf, simplify_m), props), legend
+    return feature_collection(web_geometries(gdf, simplify_m, lon0), props), legend
 
 
-def labelled_features(gdf: Any, *, label_field: str, simplify_m: float) -> dict[str, Any]:
+def labelled_features(
+    gdf: Any, *, label_field: str, simplify_m: float, lon0: float = 0.0
+) -> dict[str, Any]:
     """GeoJSON of points or areas with the escaped ``label_field`` as tooltip (when present)."""
     has_label = label_field in gdf.columns
     props = [
         {"_tooltip": html.escape(str(v)) if has_label and v is not None else ""}
         for v in (gdf[label_field] if has_label else [None] * len(gdf))
     ]
-    return feature_collection(web_geometries(gdf, simplify_m), props)
+    return feature_collection(web_geometries(gdf, simplify_m, lon0), props)
