@@ -61,23 +61,7 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
         notes=notes,
         crs_key="region_crs",
     )
-    if not len(gdf):  # an empty file reads as empty (fine for a layer); a region needs units
-        raise GeometryError(
-            "the region file has no features",
-            where=str(study.region),
-            fix="use a file with the boundary polygons of the region units",
-        )
-    kinds = shapely.get_type_id(gdf.geometry.values)
-    other = ~np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
-    if other.any():
-        found = sorted({str(t) for t in gdf.geometry.geom_type[other]})
-        raise GeometryError(
-            f"a region file must hold polygons, but {int(other.sum())} of its {len(gdf)} "
-            f"feature(s) are {', '.join(found)}",
-            where=str(study.region),
-            fix="use the boundary polygons of the region units (points or lines cannot be "
-            "summarised)",
-        )
+    check_region_units(gdf, str(study.region))
     field = study.region_id
     if field is None:
         ids = [str(i + 1) for i in range(len(gdf))]
@@ -103,6 +87,33 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
                     "named by their row number (#N)"
                 )
     return gpd.GeoDataFrame({REGION_ID_COLUMN: ids}, geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def check_region_units(gdf: gpd.GeoDataFrame, where: str) -> None:
+    """A region file holds at least one unit, and only polygons (what is summarised over).
+
+    Raises
+    ------
+    geotool.errors.GeometryError
+        An empty file, or points or lines among the features (``where`` names the file).
+    """
+    if not len(gdf):  # an empty file reads as empty (fine for a layer); a region needs units
+        raise GeometryError(
+            "the region file has no features",
+            where=where,
+            fix="use a file with the boundary polygons of the region units",
+        )
+    kinds = shapely.get_type_id(gdf.geometry.values)
+    other = ~np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
+    if other.any():
+        found = sorted({str(t) for t in gdf.geometry.geom_type[other]})
+        raise GeometryError(
+            f"a region file must hold polygons, but {int(other.sum())} of its {len(gdf)} "
+            f"feature(s) are {', '.join(found)}",
+            where=where,
+            fix="use the boundary polygons of the region units (points or lines cannot be "
+            "summarised)",
+        )
 
 
 def study_grid(study: Study, region: gpd.GeoDataFrame) -> Grid:

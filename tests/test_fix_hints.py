@@ -175,3 +175,27 @@ def test_filter_on_an_empty_text_field_is_no_error() -> None:
     assert len(apply_filter(gdf, "kv >= 110", "f")) == 0
     gdf = gpd.GeoDataFrame({"kv": ["110", "x"]}, geometry=[shapely.Point(0, 0)] * 2)
     assert len(apply_filter(gdf, "kv >= 110", "f")) == 1
+
+
+def test_demo_region_of_points_names_the_users_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was named after the staged copy (.geotool-staging-…/inputs/regions.geojson)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pts.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"name": "a"}, "geometry": {"type": "Point", "coordinates": [113.5, 24.8]}}]}'
+    )
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--region", "pts.geojson", "--out", "out"])
+    assert info.value.code == 2
+    errors = [x for x in capsys.readouterr().err.splitlines() if x.startswith("geotool: error:")]
+    assert len(errors) == 1 and errors[0].startswith("geotool: error: pts.geojson: ")
+    assert "must hold polygons" in errors[0] and " — " in errors[0]
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".geotool-staging-*"))
+
+
+def test_profile_file_not_in_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.toml").write_bytes(b"\xff\xfe name")
+    line = fails_with_a_fix(capsys, tmp_path, "profiles", "check", str(tmp_path / "bad.toml"))
+    assert "bad.toml: cannot read the file" in line and "UTF-8" in fix_of(line)

@@ -29,6 +29,7 @@ from geotool.demo.vectors import SHAOGUAN_LONLAT, make_vectors
 from geotool.errors import ConfigError
 from geotool.grid import Grid, utm_crs
 from geotool.io.vector import read_vector
+from geotool.stack import check_region_units
 
 DEMO_SEED = 20_240_122  # fixed: the demo is the same on every machine
 DEMO_SIZE_M = (150_000.0, 170_000.0)  # east–west × north–south, about Shaoguan's extent
@@ -66,6 +67,8 @@ def build_demo(inputs: Path, *, region_file: Path | None = None, seed: int = DEM
     user_regions = None
     if region_file is not None:
         user_regions = read_vector(Path(region_file))
+        # checked here, against the user's file: the staged copy is what the study reads
+        check_region_units(user_regions, str(region_file))
         region_id = _name_field(user_regions, Path(region_file))
         user_regions = user_regions[[region_id, user_regions.geometry.name]]
     grid = demo_grid(user_regions)

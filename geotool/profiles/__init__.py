@@ -99,7 +99,11 @@ def read_profile_source(name_or_path: str | Path) -> tuple[str, str, str]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the file: {exc}", where=str(path)) from exc
+            raise ConfigError(
+                f"cannot read the file: {exc}",
+                where=str(path),
+                fix="save it as UTF-8 text (a TOML file), readable by you",
+            ) from exc
         return str(path), text, path.stem
     name = str(name_or_path)
     path = profile_path(name)
