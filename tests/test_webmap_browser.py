@@ -390,3 +390,20 @@ def test_sites_stay_on_top_when_regions_and_areas_are_ticked_after_them(
     page.wait_for_selector(".leaflet-popup-content")
     assert "Site 102" in page.inner_text(".leaflet-popup-content")
     log.assert_clean(windfarm_html.as_uri())
+
+
+def test_cursor_readout_gives_longitudes_in_minus_180_to_180(
+    browser: Any, windfarm_html: Path
+) -> None:
+    # the readout under the mouse matches Leaflet's own lat/lon there, and a map panned past
+    # 180° (as maps of Fiji are drawn) reads its longitudes back into -180..180
+    page, log = _open(browser, windfarm_html)
+    for lon_view in (113.6, 185.25):
+        page.evaluate(f"geotool.maps[0].setView([24.8, {lon_view}], 10, {{animate: false}})")
+        x, y = _click_point(page, 24.8, lon_view)
+        page.mouse.move(x, y)
+        text = page.inner_text(".leaflet-control-mouseposition")
+        lat, lon = (float(v) for v in text.split(":", 1)[1].split(","))
+        want = lon_view if lon_view <= 180 else lon_view - 360
+        assert lat == pytest.approx(24.8, abs=0.01) and lon == pytest.approx(want, abs=0.01)
+    log.assert_clean(windfarm_html.as_uri())
