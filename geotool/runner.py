@@ -167,9 +167,10 @@ def run_study(
 
                 result.top_tables[profile.name] = format_top(table, options.top)
 
+    carbon: dict[str, Any] | None = None
     if options.carbon and any(name in study.layers for name in CARBON_LAYERS):
         with outdir.stage("carbon"), bars.stage("carbon"):
-            _carbon(study, outdir, region, grid, full)
+            carbon = _carbon(study, outdir, region, grid, full, notes, say)
 
     _clean_work(outdir)
     result.manifest = {
@@ -178,6 +179,8 @@ def run_study(
         "resources": _asdict(config),
         "stack": {"computed": keep, "skipped_unused": skipped},
     }
+    if carbon is not None:
+        result.manifest["carbon"] = carbon
     return result
 
 
@@ -391,7 +394,18 @@ def _site_vectors(study: Study, grid: Grid) -> dict[str, Any]:
     return out
 
 
-def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, full: xr.Dataset) -> None:
+def _carbon(
+    study: Study,
+    outdir: OutputDir,
+    region: Any,
+    grid: Grid,
+    full: xr.Dataset,
+    notes: list[str],
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """The carbon stage of ``geotool run``; returns its manifest record (standard, the rule
+    applied and the standard's least deduction) and adds its notes, as ``geotool carbon``
+    does."""
     from geotool.carbon import CarbonConfig, run_carbon
     from geotool.carbon.outputs import write_carbon_outputs
 
@@ -403,6 +417,15 @@ def _carbon(study: Study, outdir: OutputDir, region: Any, grid: Grid, full: xr.D
     stack.attrs["grid"] = grid
     result = run_carbon(stack, region, None, config, region_id=REGION_ID_COLUMN)
     write_carbon_outputs(result, outdir, grid)
+    credits = result["credits"]
+    for note in config.credit_notes(credits):
+        notes.append(note)
+        say(f"note: {note}")
+    return {
+        "standard": config.standard,
+        "uncertainty_rule": credits.rule,
+        "min_deduction_pct": credits.min_deduction_pct,
+    }
 
 
 def web_map(outdir: OutputDir, title: str, profiles: Sequence[str] = BUILTIN_PROFILES) -> None:

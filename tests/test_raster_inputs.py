@@ -260,9 +260,20 @@ def test_a_region_across_a_global_file_seam_reads_both_sides(global_files, which
     assert stats["valid_share"] == 1.0
 
 
-def write_lonlat(path, res: float, width: int, value: float = 15.0) -> None:
-    """A constant EPSG:4326 raster from 0° eastwards, ``width`` columns of ``res``°."""
-    h = round(180 / res)
+def write_lonlat(
+    path,
+    res: float,
+    width: int,
+    value: float = 15.0,
+    *,
+    west: float = 0.0,
+    north: float = 90.0,
+    height: int | None = None,
+    nodata: float | None = -9999,
+) -> None:
+    """A constant EPSG:4326 raster from ``west`` eastwards, ``width`` columns of ``res``°
+    (down to the South Pole unless ``height`` rows are given)."""
+    h = height or round((north + 90) / res)
     with rasterio.open(
         path,
         "w",
@@ -272,10 +283,68 @@ def write_lonlat(path, res: float, width: int, value: float = 15.0) -> None:
         count=1,
         dtype="float32",
         crs="EPSG:4326",
-        transform=Affine(res, 0, 0.0, 0, -res, 90),
-        nodata=-9999,
+        transform=Affine(res, 0, west, 0, -res, north),
+        nodata=nodata,
     ) as ds:
         ds.write(np.full((h, width), value, dtype="float32"), 1)
+
+
+def rolled_reference(path, grid: Grid, centre: float, resampling: str) -> np.ndarray:
+    """The file's array rolled (np.roll) to span centre-180..centre+180, then reprojected by
+    rasterio onto ``grid``: an independent re-centring to compare the VRT with."""
+    with rasterio.open(path) as ds:
+        a = ds.read(1).astype("float32")
+        t, nodata = ds.transform, ds.nodata
+    if nodata is not None:
+        a[a == nodata] = np.nan
+    k = round((centre - 180 - t.c) / t.a)
+    out = np.full(grid.shape, np.nan, dtype="float32")
+    reproject(
+        np.roll(a, -k, axis=1),
+        out,
+        src_transform=Affine(t.a, 0, t.c + k * t.a, 0, t.e, t.f),
+        src_crs="EPSG:4326",
+        src_nodata=np.nan,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=np.nan,
+        resampling=Resampling[resampling],
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("bbox", "res", "crs", "method"),
+    [
+        ((176.0, -20.0, 182.0, -15.0), 10_000, "EPSG:32760", "bilinear"),  # Fiji, 10 km
+        ((165.0, 60.0, 200.0, 72.0), 20_000, "EPSG:3571", "average"),  # Chukotka, polar
+    ],
+)
+def test_coarse_blocks_across_180_read_neighbouring_columns(global_files, bbox, res, crs, method):
+    # a block straddling 180° must read the columns either side of it, not both ends of the
+    # file: found by review, 0.87 °C off at 20 km and NaN holes with `average`
+    grid = utm_grid(bbox, res, crs)
+    for path in global_files:
+        out = align_raster(open_raster(path), get_layer("air_temperature"), grid)
+        assert out.attrs["resampling"] == method  # 0.1° pixels: ~10 km, ~4.5 km wide at 66° N
+        assert np.isfinite(out.values).all()
+        np.testing.assert_allclose(
+            out.values, rolled_reference(global_files[1], grid, 180.0, method), atol=1e-4
+        )
+
+
+def test_a_regional_file_past_180_without_nodata_is_empty_beyond_its_edge(tmp_path):
+    # 170..200°E, float32, no nodata value: the VRT's uncovered columns are no data (they
+    # read as valid zeros before), under a region that reaches past the file's east edge
+    path = tmp_path / "pacific.tif"
+    write_lonlat(path, 0.25, 120, 12.0, west=170.0, north=0.0, height=80, nodata=None)
+    grid = utm_grid((-162.0, -20.0, -156.0, -18.0), 5000, "EPSG:32703")
+    lon, lat = grid_lonlat(grid)
+    out = align_raster(open_raster(path), get_layer("air_temperature"), grid).values
+    inside = (lon < -160.3) & (lat > -19.7)  # the file ends at 160° W and 20° S
+    assert np.isnan(out[lon > -159.9]).all() and (out[inside] == 12.0).all()
+    stats = scan_values(open_raster(path), get_layer("air_temperature"), grid)
+    assert stats["min"] == stats["max"] == 12.0
 
 
 def test_a_global_file_short_of_360_degrees_leaves_its_gap_empty(tmp_path):

@@ -34,10 +34,11 @@ def run_out(tmp_path_factory):
     with open(study, "a", encoding="utf-8") as fh:
         fh.write(
             '\n[carbon]\nspecies = "eucalyptus"\ncrediting_years = 10\n'
+            'standard = "vcs"\nbuffer_risk_pct = 12\nuncertainty_rule = "none"\n'
             "\n[profiles.windfarm.sites]\nhub_height_m = 149\n"
         )
     out = folder / "out"
-    args = ["run", str(study), "--out", str(out), "--no-map", "--no-carbon", "--quiet"]
+    args = ["run", str(study), "--out", str(out), "--no-map", "--quiet"]
     main([*args, "--profile", "carbon_sink", "--profile", "windfarm"])
     return out
 
@@ -63,3 +64,20 @@ def test_windfarm_hub_height_reaches_the_derived_wind(run_out):
     manifest = json.loads((run_out / "manifest.json").read_text())
     assert manifest["resources"]["hub_height_m"] == 149.0
     assert manifest["resources"]["turbine"] == "E-115/3000"
+
+
+def test_run_records_the_carbon_notes_and_least_deduction_as_geotool_carbon_does(run_out):
+    # VCS, rule "none", 10 years: outside VCS's 20-100 years, and VM0047's 10 % least
+    # deduction kept; `geotool run` wrote neither (only `geotool carbon` did)
+    manifest = json.loads((run_out / "manifest.json").read_text())
+    assert manifest["carbon"] == {
+        "standard": "vcs",
+        "uncertainty_rule": "none",
+        "min_deduction_pct": 10.0,
+    }
+    notes = " ".join(manifest["notes"])
+    assert "crediting_years = 10 is outside vcs crediting periods of 20-100 years" in notes
+    assert "least deduction of 10 %" in notes
+    vintages = pd.read_csv(run_out / "carbon_vintages.csv")
+    positive = vintages["creditable_tco2e"] > 0
+    assert positive.any() and (vintages.loc[positive, "deduction_pct"] == 10.0).all()

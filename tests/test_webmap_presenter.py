@@ -280,3 +280,70 @@ def test_rasters_and_sites_land_where_pyproj_puts_them(
     assert west <= ring[:, 0].min() and ring[:, 0].max() <= east  # no piece at the far end
     assert abs(ring[:, 0].mean() - want_lon) <= 2 * px_lon
     assert abs(ring[:, 1].mean() - want_lat) <= 2 * px_lat
+
+
+def test_region_table_joins_codes_with_leading_zeros_and_keeps_missing_values(
+    tmp_path: Path,
+) -> None:
+    # admin codes such as "0101" were read as the number 101 and dropped from the join; an
+    # empty stock cell stays a missing number
+    from geotool.webmap.compositions import VectorLayer
+    from geotool.webmap.model import _regions
+
+    gpd.GeoDataFrame(
+        {"code": ["0101", "0102", "NA"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        crs="EPSG:4326",
+    ).to_file(tmp_path / "regions.gpkg")
+    (tmp_path / "carbon_regions.csv").write_text("region,stock_tco2e\n0101,1.5\n0102,\nNA,3\n")
+    layer = VectorLayer(
+        name="stock",
+        file="carbon_regions.gpkg",
+        kind="regions",
+        color="#000000",
+        fill_color="#000000",
+        fill_opacity=0.6,
+        weight=1.0,
+        radius=3.0,
+        show=True,
+        show_for_profile=False,
+        simplify_m=0.0,
+        label_field="",
+        csv="carbon_regions.csv",
+        geometry="regions.gpkg",
+        join="region",
+        value=("stock_tco2e",),
+        colormap="Greens",
+        labels=(),
+        legend=True,
+        profile=None,
+    )
+    joined = _regions(layer, tmp_path, (), tmp_path / "carbon_regions.gpkg", None, "code")
+    assert list(joined["region"]) == ["0101", "0102", "NA"]
+    assert joined["stock_tco2e"].dtype.kind == "f" and np.isnan(joined["stock_tco2e"].iloc[1])
+
+
+def test_a_map_around_180_moves_whole_parts_not_single_vertices() -> None:
+    # an Aleutians map (lon0 = 180): a park across Greenwich was wrapped vertex by vertex
+    # into a band 0.1..359.9° wide, kept and drawn across the map; a refuge split at 180° in
+    # its file draws as one piece around 180°
+    from shapely.geometry import MultiPolygon
+
+    from geotool.webmap.model import _Extent, _within
+    from geotool.webmap.vectors import shift_longitudes
+
+    extent = _Extent(bounds=((51.0, 172.0), (55.0, 190.0)), lon0=180.0)
+    split = MultiPolygon([box(179.0, 52.0, 180.0, 53.0), box(-180.0, 52.0, -179.0, 53.0)])
+    gdf = gpd.GeoDataFrame(
+        {"name": ["refuge", "essex", "split"]},
+        geometry=[box(175, 52, 177, 53), box(-0.1, 51.6, 0.1, 51.7), split],
+        crs="EPSG:4326",
+    )
+    kept = _within(gdf, extent)
+    assert list(kept["name"]) == ["refuge", "split"]
+    moved = shift_longitudes(np.asarray(kept.geometry.values), 180.0)
+    assert moved[0].bounds == (175.0, 52.0, 177.0, 53.0)
+    assert moved[1].bounds == (179.0, 52.0, 181.0, 53.0)
+    assert shift_longitudes(np.asarray([box(-0.1, 51.6, 0.1, 51.7)]), 180.0)[0].bounds == (
+        pytest.approx((-0.1, 51.6, 0.1, 51.7))
+    )

@@ -124,6 +124,19 @@ class CarbonConfig:
     def standard_preset(self) -> Standard:
         return get_standard(self.standard)
 
+    def credit_notes(self, credits: Any) -> list[str]:
+        """Notes for the manifest on a credit chain run with this config: the crediting
+        period outside the standard's range, and the standard's least deduction kept under
+        an overriding ``uncertainty_rule`` (``credits``: the :class:`CreditResult`)."""
+        notes = [n for n in (self.crediting_period_note(),) if n is not None]
+        if credits.min_deduction_pct > 0 and credits.rule != self.standard_preset.rule.name:
+            notes.append(
+                f"uncertainty rule {credits.rule!r} replaces {self.standard}'s own, but the "
+                f"standard's least deduction of {credits.min_deduction_pct:g} % of the "
+                "creditable removals still applies to every vintage"
+            )
+        return notes
+
     def crediting_period_note(self) -> str | None:
         """A note when ``crediting_years`` lies outside the standard's crediting-period range
         (``standards.toml``; some ranges there are unverified, so this informs rather than

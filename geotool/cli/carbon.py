@@ -71,17 +71,9 @@ def carbon(
             raise
         raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
-    credits = result["credits"]
-    period = config.crediting_period_note()
-    if period is not None:
-        notes.append(period)
-        click.echo(f"note: {period}", err=True)
-    if credits.min_deduction_pct > 0 and credits.rule != get_standard(config.standard).rule.name:
-        notes.append(
-            f"uncertainty rule {credits.rule!r} replaces {config.standard}'s own, but the "
-            f"standard's least deduction of {credits.min_deduction_pct:g} % of the creditable "
-            "removals still applies to every vintage"
-        )
+    for note in config.credit_notes(result["credits"]):
+        notes.append(note)
+        click.echo(f"note: {note}", err=True)
     read_files = study_files(study) + ([parcels] if parcels is not None else [])
     with OutputDir(out, force=force, inputs=read_files) as od:
         with od.stage("carbon"):

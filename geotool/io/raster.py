@@ -344,6 +344,13 @@ def seam_free(src: RasterSource, grid: Grid) -> RasterSource:
     if t.a <= 0 or t.b != 0 or t.d != 0:
         return src
     turn, width = round(per_turn), src.shape[1]
+    fill = ""  # what the VRT holds where no copy of the file lies (a gap, or past its edge)
+    if src.nodata is not None:
+        fill = f"<NoDataValue>{src.nodata!r}</NoDataValue>"
+    elif np.issubdtype(np.dtype(dtype), np.floating):
+        fill = "<NoDataValue>nan</NoDataValue>"
+    elif width != turn:
+        return src  # integers without a nodata value: uncovered VRT pixels would read as 0
     lo, hi = min(-180.0, gl) - margin, max(180.0, gr) + margin
     first = math.ceil((t.c - lo) / res)  # VRT columns before the file's own first column
     columns = first + math.ceil((hi - t.c) / res)
@@ -364,18 +371,23 @@ def seam_free(src: RasterSource, grid: Grid) -> RasterSource:
     if len(sources) < 2:
         return src  # no copy 360° away reaches the grid: nothing to repeat
     x0 = t.c - first * res
-    nodata = "" if src.nodata is None else f"<NoDataValue>{src.nodata!r}</NoDataValue>"
+    # PROJ hands the warper longitudes around the grid's centre (+lon_wrap), continuous across
+    # 180°: a block straddling it then reads neighbouring VRT columns, not both ends of it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # to_proj4 notes what PROJ strings omit
+        wrap = CRS.from_proj4(f"{src.crs.to_proj4()} +lon_wrap={(gl + gr) / 2!r}")
     vrt = (
         f'<VRTDataset rasterXSize="{columns}" rasterYSize="{src.shape[0]}">'
-        f"<SRS>{escape(src.crs.to_wkt())}</SRS>"
+        f"<SRS>{escape(wrap.to_wkt())}</SRS>"
         f"<GeoTransform>{x0!r},{res!r},0,{t.f!r},0,{t.e!r}</GeoTransform>"
-        f'<VRTRasterBand dataType="{_GDAL_TYPES[dtype]}" band="1">{nodata}'
+        f'<VRTRasterBand dataType="{_GDAL_TYPES[dtype]}" band="1">{fill}'
         f"{''.join(sources)}</VRTRasterBand></VRTDataset>"
     )
     return replace(
         src,
         open_path=vrt,
         band=1,
+        crs=wrap,
         bounds=(x0, bottom, x0 + columns * res, top),
         shape=(src.shape[0], columns),
         wrapped=True,

@@ -473,7 +473,13 @@ def _regions(
     import pandas as pd
 
     try:
-        summary = pd.read_csv(table)
+        # the join key as written (admin codes keep leading zeros, a region "NA" stays "NA");
+        # empty cells of the other columns are missing values
+        columns = pd.read_csv(table, nrows=0).columns
+        missing = {c: ["", "NA", "N/A", "NaN", "nan", "null"] for c in columns if c != layer.join}
+        summary = pd.read_csv(
+            table, dtype={layer.join: str}, keep_default_na=False, na_values=missing
+        )
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read CSV ({exc})", where=str(table), fix="re-run") from exc
     shapes = _read(geo_path, geo_sub)

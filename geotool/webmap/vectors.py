@@ -133,13 +133,33 @@ def shift_longitudes(geoms: np.ndarray, lon0: float) -> np.ndarray:
     """
     if lon0 == 0.0:
         return geoms
+    west = lon0 - 180.0
 
-    def shift(xy: np.ndarray) -> np.ndarray:
+    def wrap(xy: np.ndarray) -> np.ndarray:
         out = xy.copy()
-        out[:, 0] = (out[:, 0] - (lon0 - 180.0)) % 360.0 + (lon0 - 180.0)
+        out[:, 0] = (out[:, 0] - west) % 360.0 + west
         return out
 
-    return np.asarray(shapely.transform(geoms, shift), dtype=object)
+    def move(part: Any) -> Any:
+        # a part drawn across the antimeridian (its longitudes jump by more than 180°) is
+        # wrapped point by point; any other part moves whole, by the turns that bring its
+        # centre into lon0 ± 180, so a polygon across Greenwich stays one small polygon
+        x0, _, x1, _ = part.bounds
+        if x1 - x0 > 180.0:
+            return shapely.transform(part, wrap)
+        turns = np.floor(((x0 + x1) / 2 - west) / 360.0) * 360.0
+        return shapely.transform(part, lambda xy: xy - [turns, 0.0]) if turns else part
+
+    out = []
+    for geom in geoms:
+        if geom is None or shapely.is_empty(geom):
+            out.append(geom)
+        elif shapely.get_type_id(geom) in (4, 5, 6, 7):  # multi-part: each part on its own
+            parts = [move(p) for p in shapely.get_parts(geom)]
+            out.append(type(geom)(parts))
+        else:
+            out.append(move(geom))
+    return np.asarray(out, dtype=object)
 
 
 def web_geometries(gdf: Any, simplify_m: float, lon0: float = 0.0) -> list[dict[str, Any] | None]:
