@@ -240,7 +240,7 @@ def _check_crs_text(value: str, where: str) -> None:
 
 
 _HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
-_OTHER_SCHEMES = ("ucx", "inproc")
+_OTHER_SCHEMES = ("ucx", "ucxx", "inproc")  # schemes of distributed and distributed-ucxx
 
 
 def check_scheduler_address(address: str, where: str) -> None:

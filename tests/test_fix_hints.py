@@ -199,3 +199,13 @@ def test_profile_file_not_in_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "bad.toml").write_bytes(b"\xff\xfe name")
     line = fails_with_a_fix(capsys, tmp_path, "profiles", "check", str(tmp_path / "bad.toml"))
     assert "bad.toml: cannot read the file" in line and "UTF-8" in fix_of(line)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tcp://[::1]:8786", "tls://h:1", "ucxx://h:8786"],
+)
+def test_well_formed_scheduler_addresses_pass(address: str) -> None:
+    from geotool.study import check_scheduler_address
+
+    check_scheduler_address(address, "--scheduler")  # distributed's schemes, IPv6 included
