@@ -221,7 +221,12 @@ def test_sites_obey_their_rules(demo: Path, profile: str) -> None:
     np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-6)
     outline = sites.geometry.area.to_numpy() / 1e6
     assert (outline <= sites["area_km2"].to_numpy() + 1e-9).all()
-    assert np.allclose(outline, sites["area_km2"], rtol=0.05)
+    # simplifying by t = half a pixel moves the boundary by at most t: the area lost is at most
+    # the pixel outline's perimeter x t, and a stair-step outline is at most sqrt(2) x longer
+    # than the simplified one
+    half_px_m = grid_of(demo / f"score_{profile}.tif").res / 2
+    lost_max = sites.geometry.length.to_numpy() * np.sqrt(2) * half_px_m / 1e6
+    assert (sites["area_km2"].to_numpy() - outline <= lost_max).all()
     spec = prof.sites
     assert (sites["area_km2"] >= spec.min_area_km2 - 1e-9).all()
     if spec.max_area_km2:

@@ -100,13 +100,20 @@ def make_fields(
     tpi = dem - ndimage.uniform_filter(dem, size=max(3, int(5000 / grid.res)))
     veg_noise = _normalise(fractal_noise(grid.shape, rng, beta=2.4))
 
-    # Land cover (ESA WorldCover codes). Cropland in flat, low valleys; grass/shrub on the
-    # highest summits; tree cover elsewhere, so about three quarters of the land is forest.
+    # Land cover (ESA WorldCover codes). Cropland in flat, low valleys, grassland at their
+    # margins; grass/shrub on the highest summits; shrub on the sparsest hillsides (sparse,
+    # shrub and unstocked forest land: Shaoguan has 1.42 Mha of forestry land but 1.274 Mha
+    # stocked, of 1.84 Mha, i.e. ~69 % tree cover and ~8 % shrub/grass in the forestry land
+    # alone; 《国土绿化》2019(2):28-31); tree cover elsewhere.
     lc = np.full(grid.shape, 10, dtype="uint8")
     low_flat = (dem < 260) & (slope < 6)
     lc[low_flat & (veg_noise < 0.7)] = 40
+    lc[low_flat & (veg_noise >= 0.63) & (veg_noise < 0.7)] = 30
     lc[(dem > 1300) & (veg_noise < 0.45)] = 30
     lc[(dem > 1100) & (veg_noise > 0.85)] = 20
+    hills = (lc == 10) & ~low_flat & (dem < 900)
+    sparse = np.quantile(veg_noise[hills], 0.05) if hills.any() else -1.0
+    lc[hills & (veg_noise <= sparse)] = 20
     lc[(slope > 35) & (veg_noise < 0.12)] = 60
     lc[built] = 50
     lc[water] = 80
