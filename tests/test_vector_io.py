@@ -124,7 +124,8 @@ def test_filters_are_parsed_not_evaluated():
         {"voltage_kv": ["110", "220", "500;220", None]}, geometry=[shapely.Point(0, 0)] * 4
     )
     kept = apply_filter(gdf, "voltage_kv >= 220", "f")
-    assert len(kept) == 1  # '500;220' is not a number: not silently kept
+    # '500;220' is two circuits (OSM's ";"), one of them >= 220: kept; None never is
+    assert kept["voltage_kv"].tolist() == ["220", "500;220"]
     with pytest.raises(ConfigError, match="lacks"):
         apply_filter(gdf, "kv > 1", "f")
 
@@ -244,3 +245,23 @@ def test_filter_operator_typos_are_refused():
             parse_filter(missing)
     with pytest.raises(ConfigError, match=r"^p\.toml: grid where: .*did you mean '>='\?"):
         check_vector_layer("power_lines", "voltage_kv => 110", "p.toml: grid")
+
+
+def test_numeric_filters_read_openstreetmap_multi_values() -> None:
+    # OSM joins the voltages of a line's circuits with ";": "220000;110000" is a 220 kV and a
+    # 110 kV line and must pass `voltage >= 110000` (it was dropped as not a number); a
+    # feature matches when any of its values does, whatever the GeoDataFrame's index
+    gdf = gpd.GeoDataFrame(
+        {"voltage": ["220000;110000", "35000", "110000", None, "10000; 35000"]},
+        geometry=[shapely.Point(i, 0) for i in range(5)],
+        crs="EPSG:4326",
+        index=[5, 5, 6, 7, 8],
+    )
+
+    def kept(where: str) -> list[str]:
+        return apply_filter(gdf, where, "lines.gpkg")["voltage"].tolist()
+
+    assert kept("voltage >= 110000") == ["220000;110000", "110000"]
+    assert kept("voltage == 110000") == ["220000;110000", "110000"]
+    assert kept("voltage in [35000]") == ["35000", "10000; 35000"]
+    assert kept("voltage < 50000") == ["35000", "10000; 35000"]

@@ -458,8 +458,15 @@ def apply_filter(gdf: gpd.GeoDataFrame, where: str | None, label: str) -> gpd.Ge
             where=label,
             fix=f"fields present: {[c for c in gdf.columns if c != gdf.geometry.name]}",
         )
-    col = gdf[field]
+    col = gdf[field].reset_index(drop=True)
+    row = None  # for OSM-style multi-values ("220000;110000"): the feature of each value
     if isinstance(value, float) or (op == "in" and all(isinstance(v, float) for v in value)):
+        text = col.astype("string")
+        if text.str.contains(";", regex=False).fillna(False).any():
+            # OpenStreetMap joins several values with ";" (a line of two circuits): each
+            # counts, and a feature matches when any of its values does
+            col = text.str.split(";").explode().str.strip()
+            row = col.index.to_numpy()
         numbers = pd.to_numeric(col, errors="coerce")
         if numbers.isna().all() and col.notna().any():
             # `kind == 3` on a text field would match nothing, silently
@@ -487,7 +494,10 @@ def apply_filter(gdf: gpd.GeoDataFrame, where: str | None, label: str) -> gpd.Ge
             where=label,
             fix="compare numbers with numbers (no quotes) and text with quoted text",
         ) from exc
-    return gdf[mask.fillna(False).to_numpy(dtype=bool)]
+    hit = mask.fillna(False).to_numpy(dtype=bool)
+    if row is not None:
+        hit = np.bincount(row[hit], minlength=len(gdf)) > 0
+    return gdf[hit]
 
 
 def reach_bounds(
