@@ -8,11 +8,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
 from affine import Affine
 from shapely.geometry import box
 
 from geotool.cli import main
+from tests.conftest import write_tif
 
 COUNTIES = Path("/work/shared/data/real/shaoguan_counties.geojson")
 
@@ -25,19 +25,13 @@ def study(tmp_path: Path) -> Path:
     w, n, res = 112.8, 25.6, 0.02
     width, height = 110, 90
     agb = 40.0 + 100.0 * np.random.default_rng(0).random((height, width))
-    with rasterio.open(
+    write_tif(
         tmp_path / "agb.tif",
-        "w",
-        driver="GTiff",
-        width=width,
-        height=height,
-        count=1,
-        dtype="float32",
+        agb.astype("float32"),
         crs="EPSG:4326",
         transform=Affine(res, 0.0, w, 0.0, -res, n),
         nodata=-9999.0,
-    ) as ds:
-        ds.write(agb.astype("float32"), 1)
+    )
     parcels = gpd.GeoDataFrame(
         {"pid": ["p1", "p2"], "species": ["chinese_fir", "other_broadleaf"]},
         geometry=[box(113.55, 24.75, 113.58, 24.78), box(113.60, 24.70, 113.62, 24.72)],

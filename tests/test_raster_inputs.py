@@ -29,6 +29,7 @@ from geotool.io.raster import (
     scan_values,
 )
 from geotool.io.scan import preflight_values
+from tests.conftest import write_tif
 
 UTM49 = "EPSG:32649"
 # A UTM 49N grid near Shaoguan and a lon/lat raster covering it with margin.
@@ -169,20 +170,9 @@ def write_global(path, west: float) -> None:
     lon = np.where(lon > 180, lon - 360, lon)  # the same field whatever the longitude range
     lat = 90 - GLOBAL_RES * (np.arange(h) + 0.5)
     lon2, lat2 = np.meshgrid(lon, lat)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=1,
-        dtype="float32",
-        crs="EPSG:4326",
-        transform=Affine(GLOBAL_RES, 0, west, 0, -GLOBAL_RES, 90),
-        nodata=-9999,
-        tiled=True,
-    ) as ds:
-        ds.write(global_field(lon2, lat2), 1)
+    transform = Affine(GLOBAL_RES, 0, west, 0, -GLOBAL_RES, 90)
+    values = global_field(lon2, lat2)
+    write_tif(path, values, crs="EPSG:4326", transform=transform, nodata=-9999, tiled=True)
 
 
 @pytest.fixture(scope="module")
@@ -274,19 +264,10 @@ def write_lonlat(
     """A constant EPSG:4326 raster from ``west`` eastwards, ``width`` columns of ``res``°
     (down to the South Pole unless ``height`` rows are given)."""
     h = height or round((north + 90) / res)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=width,
-        height=h,
-        count=1,
-        dtype="float32",
-        crs="EPSG:4326",
-        transform=Affine(res, 0, west, 0, -res, north),
-        nodata=nodata,
-    ) as ds:
-        ds.write(np.full((h, width), value, dtype="float32"), 1)
+    values = np.full((h, width), value, dtype="float32")
+    write_tif(
+        path, values, crs="EPSG:4326", transform=Affine(res, 0, west, 0, -res, north), nodata=nodata
+    )
 
 
 def rolled_reference(path, grid: Grid, centre: float, resampling: str) -> np.ndarray:

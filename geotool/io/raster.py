@@ -277,7 +277,6 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
     lon/lat raster projected whole into a UTM zone gives meaningless bounds. A global lon/lat
     file whose longitude seam the region crosses is read re-centred (:func:`seam_free`).
     """
-    repeated = isinstance(src, RasterSource) and seam_free(src, grid).wrapped
     crs, bounds = src.crs, _normalised(src.bounds)
     placed = grid_bounds_in_source(crs, bounds, grid, where)
     if placed is None:
@@ -287,9 +286,14 @@ def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:
             fix="check the file covers the region (and that its CRS is right)",
         )
     box, _ = placed
-    if crs.is_geographic and not repeated and _crosses_seam(box, bounds):
-        # one longitude shift per warp: the part of the region across the file's seam
-        # (0° for a 0..360 file, 180° for a -180..180 one) would come out empty
+    if (
+        crs.is_geographic
+        and _crosses_seam(box, bounds)
+        and not (isinstance(src, RasterSource) and seam_free(src, grid).wrapped)
+    ):
+        # a file seam_free cannot repeat (its pixels do not tile 360°): the part of the
+        # region across its seam (0° for a 0..360 file, 180° for a -180..180 one) would come
+        # out empty
         centre = 0 if bounds[2] > 180.0 else 180
         raise ExtentError(
             f"the study region crosses the file's {bounds[0]:g}/{bounds[2]:g}° longitude seam",
