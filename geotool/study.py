@@ -274,6 +274,12 @@ def check_scheduler_address(address: str, where: str) -> None:
             where=where,
             fix=fix,
         )
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise ConfigError(
+            f"scheduler address {address!r} has an IPv6 host without brackets",
+            where=where,
+            fix=f'write it as "{scheme}://[{host}]:{port}"',
+        )
     if not (port.isdigit() and 1 <= int(port) <= 65535):
         raise ConfigError(
             f"scheduler address {address!r} has port {port!r}, not a number in 1..65535",

@@ -209,3 +209,18 @@ def test_well_formed_scheduler_addresses_pass(address: str) -> None:
     from geotool.study import check_scheduler_address
 
     check_scheduler_address(address, "--scheduler")  # distributed's schemes, IPv6 included
+
+
+@pytest.mark.parametrize("address", ["tcp://::1:8786", "fe80::1:8786"])
+def test_ipv6_scheduler_address_needs_brackets(address: str) -> None:
+    """distributed refuses a bare IPv6 host ("ipv6 needs brackets"): caught here, with the fix."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    from geotool.errors import ConfigError
+    from geotool.study import check_scheduler_address
+
+    with pytest.raises(ValueError, match="brackets"):
+        parse_host_port(parse_address(address, strict=False)[1])
+    with pytest.raises(ConfigError, match="without brackets") as err:
+        check_scheduler_address(address, "--scheduler")
+    assert "[" + address.split("://")[-1].rsplit(":", 1)[0] + "]" in str(err.value.fix)

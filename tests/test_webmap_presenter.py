@@ -347,3 +347,33 @@ def test_a_map_around_180_moves_whole_parts_not_single_vertices() -> None:
     assert shift_longitudes(np.asarray([box(-0.1, 51.6, 0.1, 51.7)]), 180.0)[0].bounds == (
         pytest.approx((-0.1, 51.6, 0.1, 51.7))
     )
+
+
+def test_region_popup_gives_the_area_once_when_the_grid_covers_the_region() -> None:
+    """`covered_km2` repeats `area_km2` for a region inside the grid: shown once; a region
+    the grid cuts (here 40 % of it) shows both figures."""
+    from geotool.webmap.vectors import DEFAULT_LABELS, region_features
+
+    gdf = gpd.GeoDataFrame(
+        {
+            "region": ["inside", "cut"],
+            "area_km2": [100.0, 100.0],
+            "covered_km2": [99.9, 60.0],
+            "eligible_km2": [10.0, 5.0],
+            "potential": [30.0, 15.0],
+        },
+        geometry=[box(0, 0, 10_000, 10_000), box(10_000, 0, 20_000, 10_000)],
+        crs=CRS,
+    )
+    fc, _ = region_features(
+        gdf,
+        value="potential",
+        cmap="viridis",
+        simplify_m=0.0,
+        labels=DEFAULT_LABELS,
+        legend_title="Potential",
+        where="regions.csv",
+    )
+    popups = {f["properties"]["region"]: f["properties"]["_popup"] for f in fc["features"]}
+    assert "Area on the grid" not in popups["inside"] and "Area (km²)" in popups["inside"]
+    assert "Area on the grid" in popups["cut"] and "Area (km²)" in popups["cut"]

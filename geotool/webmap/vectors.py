@@ -381,6 +381,24 @@ def _percent(value: Any) -> int:
     return round(100 * min(max(v, 0.0), 1.0)) if np.isfinite(v) else 0
 
 
+def _same_area(column: str, row: Mapping[str, Any]) -> bool:
+    """``covered_km2`` of a region the grid covers whole (within 0.5 %): the same figure as
+    ``area_km2``, so the popup shows it once.
+
+    >>> _same_area("covered_km2", {"area_km2": 100.0, "covered_km2": 99.8})
+    True
+    >>> _same_area("covered_km2", {"area_km2": 100.0, "covered_km2": 80.0})
+    False
+    """
+    if column != "covered_km2":
+        return False
+    try:
+        area, covered = float(row["area_km2"]), float(row["covered_km2"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return bool(np.isfinite(area) and abs(covered - area) <= 0.005 * abs(area))
+
+
 def region_features(
     gdf: Any,
     *,
@@ -426,7 +444,7 @@ def region_features(
                     [
                         (_label(c, labels), _cell(c, row[c]))
                         for c in gdf.columns
-                        if c not in ("region", gdf.geometry.name)
+                        if c not in ("region", gdf.geometry.name) and not _same_area(c, row)
                     ]
                 )
                 + "</table>",
