@@ -13,7 +13,8 @@ a county counts half. Columns of :func:`summarise_regions`:
   ``mw_thermal`` ...), summed over the sites whose ``region`` is the unit (not a data
   centre's ``co2_t_per_yr``, which nets each site against the same green supply);
 - ``eligible_<metric>`` — technical potential of *all* eligible land of the unit: wind
-  ``capacity_mw`` (density × area) and ``energy_gwh_per_yr`` (Σ pixel capacity × CF × 8.76),
+  ``capacity_mw`` (density × area) and ``energy_gwh_per_yr`` (Σ pixel capacity × CF × 8.76 ×
+  (1 − wind_losses)),
   solar ``capacity_mwp`` and ``energy_gwh_per_yr`` (× PV yield), carbon sink
   ``tco2e_per_yr`` (afforestation of the eligible hectares), geothermal ``mw_thermal``.
 
@@ -44,7 +45,7 @@ from geotool.errors import CRSError, GeometryError, InputError
 from geotool.grid import Grid
 from geotool.io.outputs import OutputDir, RasterOutput, write_cogs
 from geotool.resources import geothermal
-from geotool.sites.layers import temperature_layer, wind_cf_layer
+from geotool.sites.layers import temperature_layer, wind_cf_layer, wind_losses
 from geotool.sites.options import SiteOptions
 from geotool.sites.output import output_path, write_atomic
 from geotool.sites.params import (
@@ -169,8 +170,9 @@ def _potential_rasters(
         cf = wind_cf_layer(stack, profile)
         density = capacity_density_mw_per_km2(kind, profile, opt)
         if cf is not None and density is not None:
+            net = 1.0 - wind_losses(cf)
             out["eligible_energy_gwh_per_yr"] = (
-                cf * (density * px_km2 * HOURS_PER_YEAR / 1000.0)
+                cf * (density * px_km2 * HOURS_PER_YEAR * net / 1000.0)
             ).where(eligible)
     elif kind == "solarfarm":
         pv = stack.get("pv_yield", stack.get("pvout"))

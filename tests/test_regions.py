@@ -101,6 +101,20 @@ def fields() -> dict[str, np.ndarray]:
     return _fields(GRID)
 
 
+def test_region_wind_potential_is_net_of_the_recorded_losses(fields: dict[str, np.ndarray]) -> None:
+    """The CF layer records the study's ``wind_losses`` (geotool.resources.derive): the
+    technical potential deducts them (0.8 of the gross energy at 20 % losses)."""
+    ev, stack = _datasets(fields, GRID, lazy=True)
+    units = _units()
+    gross = summarise_regions(ev, None, units, GRID, profile=_wind_profile(), stack=stack)
+    stack["wind_capacity_factor"].attrs["wind_losses"] = 0.2
+    net = summarise_regions(ev, None, units, GRID, profile=_wind_profile(), stack=stack)
+    np.testing.assert_allclose(
+        net["eligible_energy_gwh_per_yr"], 0.8 * gross["eligible_energy_gwh_per_yr"], rtol=1e-6
+    )
+    np.testing.assert_allclose(net["eligible_capacity_mw"], gross["eligible_capacity_mw"])
+
+
 @pytest.mark.parametrize("lazy", [False, True])
 def test_region_totals_equal_exactextract(fields: dict[str, np.ndarray], lazy: bool) -> None:
     ev, stack = _datasets(fields, GRID, lazy)

@@ -262,3 +262,40 @@ def test_every_function_is_lazy_on_dask_and_equal_on_numpy(label, func, values):
         lazy = func(lazy_input)
     assert isinstance(lazy, xr.DataArray) and isinstance(lazy.data, da.Array), label
     np.testing.assert_allclose(lazy.compute().values, plain, rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("crs", "bounds", "res"),
+    [
+        ("EPSG:3413", (0.0, -1_500_000.0, 300_000.0, -1_300_000.0), 5_000.0),  # N polar stereo
+        ("EPSG:3031", (-800_000.0, 1_000_000.0, -500_000.0, 1_200_000.0), 5_000.0),  # S polar
+        ("EPSG:32649", (740_000.0, 2_750_000.0, 830_000.0, 2_810_000.0), 1_500.0),  # UTM 49N
+        ("EPSG:32749", (740_000.0, 7_250_000.0, 830_000.0, 7_310_000.0), 1_500.0),  # UTM 49S
+        ("EPSG:4326", (113.0, 24.0, 114.0, 24.6), 0.02),
+    ],
+)
+@pytest.mark.parametrize("towards_pole", [True, False])
+def test_pole_facing_slope_of_a_dem_that_varies_with_latitude_only(
+    crs: str, bounds: tuple[float, float, float, float], res: float, towards_pole: bool
+) -> None:
+    """Ground whose height depends on latitude alone faces a pole: its pole-facing slope is
+    its whole slope (+ falling towards the nearer pole, − rising), whatever bearing true north
+    has on the grid (on a polar grid, any)."""
+    from pyproj import Transformer
+
+    grid = Grid.from_bounds(bounds, res, crs)
+    x, y = np.meshgrid(grid.xs, grid.ys)
+    _, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    falls = -1.0 if towards_pole else 1.0  # height per degree away from the equator
+    dem = 3000.0 + falls * 2000.0 * np.abs(lat)  # ~1° slope (2 km per 111 km)
+    stack = xr.Dataset(
+        {"dem": (("y", "x"), dem.astype(np.float32))}, coords={"x": grid.xs, "y": grid.ys}
+    )
+    stack.attrs["grid"] = grid
+    out = derive(stack.chunk({"y": 16, "x": 16})).compute()
+    inner = (slice(2, -2), slice(2, -2))  # Horn's method extrapolates the outer ring
+    slope = out["slope"].values[inner]
+    pole = out["pole_facing_slope"].values[inner]
+    assert np.all(slope > 0.5)
+    expected = slope if towards_pole else -slope
+    np.testing.assert_allclose(pole, expected, atol=0.02)

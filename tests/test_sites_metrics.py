@@ -119,6 +119,34 @@ def test_windfarm_density_energy_is_capacity_times_cf_times_8760() -> None:
         assert s["turbines"] == math.floor(3.0 * area / 4.2)
 
 
+def test_windfarm_energy_is_net_of_the_study_wind_losses() -> None:
+    """``[resources] wind_losses`` (here 15 %) is recorded on the derived CF layer and deducted
+    from site energy, as in the ``wind_energy_mwh_per_mw`` layer (sites used to report gross
+    energy next to that net layer)."""
+    from geotool.resources import ResourceConfig, derive
+
+    config = ResourceConfig(turbine="E-141/4200", hub_height_m=129.0, wind_losses=0.15)
+    v100 = 5.5 + 2.0 * RNG.random(GRID.shape)
+    derived = derive(_stack({"wind_speed_100m": v100}), config)
+    cf_layer = derived["wind_capacity_factor"]
+    assert cf_layer.attrs["wind_losses"] == 0.15
+    cf = cf_layer.values
+    sites, _ = _run(
+        "windfarm",
+        {"wind_capacity_factor": cf},
+        attrs={"wind_capacity_factor": dict(cf_layer.attrs)},
+    )
+    net_layer = derived["wind_energy_mwh_per_mw"].values  # MWh per MW per year, net
+    for _, s in sites.iterrows():
+        r = _rect_of(s)
+        assert s["energy_gwh_per_yr"] == pytest.approx(
+            s["capacity_mw"] * s["capacity_factor"] * 8760.0 * 0.85 / 1000.0, rel=1e-9
+        )
+        assert s["energy_gwh_per_yr"] == pytest.approx(
+            s["capacity_mw"] * net_layer[r].mean() / 1000.0, rel=1e-5
+        )
+
+
 def test_windfarm_layout_places_turbines_on_a_5d_by_7d_lattice() -> None:
     wt = WindTurbine(turbine_type="E-141/4200", hub_height=129)
     d, rated_mw = wt.rotor_diameter, wt.nominal_power / 1e6

@@ -26,6 +26,7 @@ from geotool.carbon.params import (
     get_species,
     get_standard,
     get_zone,
+    standard_names,
 )
 from geotool.errors import ConfigError
 
@@ -113,6 +114,14 @@ class CarbonConfig:
                 )
         if self.buffer_risk_pct is not None:
             _check_range("buffer_risk_pct", self.buffer_risk_pct, 0.0, 100.0)
+            if std.buffer_mode != "risk_tool":  # it would be dropped without a word
+                risk = [n for n in standard_names() if get_standard(n).buffer_mode == "risk_tool"]
+                raise ConfigError(
+                    f"standard '{self.standard}' has a fixed non-permanence buffer of "
+                    f"{std.buffer_pct:g} %, so the risk-tool result would be ignored",
+                    where=f"{WHERE} buffer_risk_pct",
+                    fix=f"remove buffer_risk_pct, or use a risk-tool standard ({', '.join(risk)})",
+                )
         if std.buffer_mode == "risk_tool" and self.buffer_risk_pct is None:
             raise ConfigError(
                 f"standard '{self.standard}' needs the AFOLU Non-Permanence Risk Tool result",

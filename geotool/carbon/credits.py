@@ -42,7 +42,14 @@ from geotool.errors import ConfigError, InputError
 
 
 def _vec(name: str, value: Any, n: int) -> np.ndarray:
-    arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+    given = np.asarray(value, dtype=float)
+    if given.ndim > 1 or given.size not in (1, n):
+        raise InputError(
+            f"{name} has {given.size} values for {n} vintages",
+            where=name,
+            fix="give one value per vintage, or one number for all of them",
+        )
+    arr = np.broadcast_to(given.reshape(-1) if given.ndim else given, (n,)).copy()
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{name} has non-finite values", where=name, fix="give numbers")
     return arr

@@ -32,7 +32,7 @@ from geotool.carbon.zonal import (
     safe_ratio,
     stock_crs,
 )
-from geotool.errors import InputError, UnknownNameError
+from geotool.errors import CRSError, InputError, UnknownNameError
 
 
 def _parcel_species(parcels: gpd.GeoDataFrame, default: str) -> list[str]:
@@ -136,6 +136,12 @@ def carbon_parcels(
         )
     if id_field is None and "parcel_id" in parcels.columns:
         id_field = "parcel_id"  # the output's own id column name, when the file has it
+    if parcels.crs is None:  # before to_crs, which raises a bare ValueError on naive data
+        raise CRSError(
+            "the parcels have no CRS",
+            where="parcels",
+            fix="set the CRS of the file (relabel with set_crs only if you know it)",
+        )
     crs = stock_crs(stock)
     px_ha = pixel_area_ha(stock)
     _check_parcels(parcels.to_crs(crs), id_field)

@@ -20,10 +20,12 @@ import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import XArrayRasterSource
 from pyproj import CRS
+from shapely.geometry import box
 
 from geotool.carbon.params import CO2_PER_C, get_zone
 from geotool.carbon.stock import SOURCE_AGB_MAP, SOURCE_TIER1, SOURCE_VOLUME
 from geotool.errors import CRSError, GeometryError, InputError
+from geotool.grid import resolve_crs
 
 _UNIT = "_geotool_unit"
 
@@ -45,6 +47,19 @@ def stock_crs(stock: xr.Dataset) -> CRS:
     return CRS.from_user_input(crs)
 
 
+def _check_area_crs(stock: xr.Dataset, crs: CRS) -> None:
+    """Areas are computed flat in the stock's CRS: it must be in metres and keep areas true
+    over the stock's extent (the analysis-grid rule of :func:`geotool.grid.resolve_crs`: at
+    most ``MAX_AREAL_DISTORTION``), or every hectare, tonne and credit is off by as much
+    (Web Mercator at 24.8 N: 1 / cos^2 = +21.4 %; a CRS in US feet: x 10.76)."""
+    xs, ys = np.asarray(stock["x"], dtype=float), np.asarray(stock["y"], dtype=float)
+    extent = gpd.GeoSeries([box(xs.min(), ys.min(), xs.max(), ys.max())], crs=crs)
+    try:
+        resolve_crs(crs.to_string(), extent)
+    except CRSError as exc:
+        raise CRSError(exc.what, where="carbon stock", fix=exc.fix) from None
+
+
 def pixel_area_ha(stock: xr.Dataset) -> float:
     """Area of one pixel (ha) from the x/y pixel-centre spacing (metric CRS)."""
     crs = stock_crs(stock)
@@ -54,6 +69,7 @@ def pixel_area_ha(stock: xr.Dataset) -> float:
             where="carbon stock",
             fix="reproject the stock layers onto a projected grid (geotool uses the study's UTM grid)",
         )
+    _check_area_crs(stock, crs)
     if stock.sizes.get("x", 0) < 2 or stock.sizes.get("y", 0) < 2:
         grid = stock.attrs.get("grid")
         if grid is None:

@@ -27,7 +27,7 @@ from geotool.resources.geothermal import (
     temperature_at_depth,
     use_class,
 )
-from geotool.resources.solar import optimal_tilt, pv_specific_yield
+from geotool.resources.solar import optimal_tilt, pole_facing_slope, pv_specific_yield
 from geotool.resources.terrain import aspect_degrees, slope_degrees
 from geotool.resources.wind import (
     TurbineInfo,
@@ -58,6 +58,7 @@ __all__ = [
     "latency_ms",
     "list_turbines",
     "optimal_tilt",
+    "pole_facing_slope",
     "power_density",
     "pue_estimate",
     "pv_specific_yield",

@@ -31,6 +31,10 @@ DERIVED_LAYERS: dict[str, tuple[str, str]] = {
     "pv_yield": ("kWh/kWp/yr", "PV specific yield"),
     "slope": ("degree", "terrain slope"),
     "aspect": ("degree", "terrain aspect (downslope direction, clockwise from grid north)"),
+    "pole_facing_slope": (
+        "degree",
+        "terrain slope towards the nearer pole (negative: towards the equator)",
+    ),
     "temperature_at_depth": ("degC", "rock temperature at the geothermal target depth"),
     "geothermal_use_class": ("1", "geothermal use class (0 heat pump .. 4 power)"),
     "free_cooling_hours": ("h/yr", "hours per year suitable for economiser cooling"),
@@ -45,7 +49,11 @@ DERIVED_LAYERS: dict[str, tuple[str, str]] = {
 
 RECORDED_PARAMETERS: dict[str, dict[str, str]] = {
     "wind_speed_hub": {"hub_height_m": "hub_height_m"},
-    "wind_capacity_factor": {"turbine": "turbine", "weibull_k": "weibull_k"},
+    "wind_capacity_factor": {
+        "turbine": "turbine",
+        "weibull_k": "weibull_k",
+        "wind_losses": "wind_losses",
+    },
     "temperature_at_depth": {
         "depth_m": "geothermal_depth_m",
         "conductivity_w_mk": "conductivity_w_mk",
@@ -100,6 +108,7 @@ def derive(stack: xr.Dataset, config: ResourceConfig | None = None) -> xr.Datase
         crs = _stack_crs(stack)
         out["slope"] = terrain.slope_degrees(stack["dem"], crs=crs)
         out["aspect"] = terrain.aspect_degrees(stack["dem"], crs=crs)
+        out["pole_facing_slope"] = _pole_facing_slope(stack, out["slope"], out["aspect"])
     _geothermal(stack, cfg, have, out, notes)
     _datacenter(stack, cfg, have, out, notes)
     _green_energy(stack, cfg, have, out, notes)
@@ -161,7 +170,8 @@ def capacity_factor_from_stack(
 
     ``hub`` (wind at ``cfg.hub_height_m``) and ``air_density`` default to the stack's
     ``wind_speed_hub`` and ``air_density`` (ISA 1.225 kg/m³ without it); k is the stack's
-    ``weibull_k`` layer, else ``cfg.weibull_k`` (recorded in the result's attrs).
+    ``weibull_k`` layer, else ``cfg.weibull_k`` (recorded in the result's attrs, as is
+    ``cfg.wind_losses``, which energy computed from this gross CF must deduct).
     """
     hub = stack["wind_speed_hub"] if hub is None else hub
     if air_density is None:
@@ -170,8 +180,11 @@ def capacity_factor_from_stack(
     cf = turbines.capacity_factor(
         hub, cfg.turbine, weibull_k=k, air_density=air_density, hub_height_m=cfg.hub_height_m
     )
-    if "weibull_k" not in stack and isinstance(cf, xr.DataArray):
-        cf.attrs["weibull_k"] = cfg.weibull_k
+    if isinstance(cf, xr.DataArray):
+        if "weibull_k" not in stack:
+            cf.attrs["weibull_k"] = cfg.weibull_k
+        # the CF is gross; energy from it (site and region potentials) is net of these losses
+        cf.attrs["wind_losses"] = cfg.wind_losses
     return cf
 
 
@@ -231,6 +244,36 @@ def _stack_crs(stack: xr.Dataset) -> CRS:
 
 def _latitude(stack: xr.Dataset, like: xr.DataArray) -> xr.DataArray:
     """Latitude of every pixel centre, lazily and chunked like ``like``."""
+    return _per_pixel(stack, like, _latitude_kernel)
+
+
+def _pole_facing_slope(
+    stack: xr.Dataset, slope: xr.DataArray, aspect: xr.DataArray
+) -> xr.DataArray:
+    """:func:`geotool.resources.solar.pole_facing_slope` of the DEM: the aspect (from grid
+    north) is first turned to true north, which on a polar or rotated grid can be any bearing."""
+    bearing = _per_pixel(stack, stack["dem"], _true_north_kernel)
+    true_aspect = (aspect - bearing) % 360.0
+    return solar.pole_facing_slope(slope, true_aspect, _latitude(stack, stack["dem"]))
+
+
+def _true_north_kernel(x: np.ndarray, y: np.ndarray, *, crs_wkt: str) -> np.ndarray:
+    """Bearing of true north at each pixel centre, degrees clockwise from grid north: the
+    direction in the grid of a step of 1e-4° of latitude towards the north pole (towards the
+    south pole, turned round, within 1e-4° of the north pole)."""
+    crs = CRS.from_wkt(crs_wkt)
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    from_ll = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    xb, yb = (np.asarray(a, dtype=float) for a in np.broadcast_arrays(x, y))
+    lon, lat = to_ll.transform(xb, yb)
+    step = np.where(lat < 90.0 - 2e-4, 1e-4, -1e-4)
+    x2, y2 = from_ll.transform(lon, lat + step)
+    bearing = np.degrees(np.arctan2(x2 - xb, y2 - yb)) + np.where(step < 0, 180.0, 0.0)
+    return np.asarray(bearing % 360.0)
+
+
+def _per_pixel(stack: xr.Dataset, like: xr.DataArray, kernel: Any) -> xr.DataArray:
+    """``kernel(x, y, crs_wkt=...)`` at every pixel centre, lazily and chunked like ``like``."""
     crs = _stack_crs(stack)
     xs, ys = stack["x"].values, stack["y"].values
     x_data: Any = xs
@@ -241,8 +284,8 @@ def _latitude(stack: xr.Dataset, like: xr.DataArray) -> xr.DataArray:
         y_data = da.from_array(ys, chunks=(chunks["y"],))
     x = xr.DataArray(x_data, dims="x", coords={"x": xs})
     y = xr.DataArray(y_data, dims="y", coords={"y": ys})
-    lat = apply_pointwise(_latitude_kernel, x, y, kwargs={"crs_wkt": crs.to_wkt()})
-    return lat.transpose("y", "x")
+    out = apply_pointwise(kernel, x, y, kwargs={"crs_wkt": crs.to_wkt()})
+    return out.transpose("y", "x")
 
 
 def _latitude_kernel(x: np.ndarray, y: np.ndarray, *, crs_wkt: str) -> np.ndarray:

@@ -34,7 +34,7 @@ from pvlib import atmosphere, clearsky, iam, irradiance, solarposition, temperat
 from scipy.interpolate import RegularGridInterpolator
 
 from geotool.errors import InputError, ValueRangeError
-from geotool.resources._array import ArrayLike, apply_pointwise, check_range
+from geotool.resources._array import ArrayLike, apply_pointwise, check_range, is_lazy
 
 DEFAULT_PERFORMANCE_RATIO = (1.0 - 0.035) * (1.0 - 0.075)
 """0.8926: Global Solar Atlas 2 PVOUT losses not modelled hourly here — 3.5 % soiling and
@@ -50,14 +50,25 @@ ALBEDO = 0.2
 ``irradiance.SURFACE_ALBEDOS['grass']``)."""
 
 OVERCAST_CLEAR_SKY_INDEX = 0.2
-"""Clear-sky index of the overcast state (see the module docstring)."""
+"""Clear-sky index of the overcast state (see the module docstring). Assumption: placed at the
+overcast mode of the bimodal hourly distributions cited there; checked by the TMY3 tests."""
 
 ANNUAL_TEMPERATURE_AMPLITUDE_K = 8.0
 """Half the warmest-minus-coldest month contrast of the synthetic air temperature (K);
-typical of humid subtropical and temperate climates. Only the correlation of warm hours
-with bright hours matters here, so the yield changes by <1 % across 3–15 K."""
+typical of humid subtropical and temperate climates. Assumption: only the correlation of warm
+hours with bright hours matters here, so the yield changes by ≤1 % across 3–15 K (checked
+with this model in the solar review, together with the daily amplitude below)."""
 DAILY_TEMPERATURE_AMPLITUDE_K = 5.0
-"""Half the typical 10 K diurnal temperature range (K), daily maximum at 15:00 solar time."""
+"""Half the typical 10 K diurnal temperature range (K), daily maximum at 15:00 solar time.
+Assumption: 2.5–7.5 K changes the yield by ≤0.6 %."""
+
+GHI_RANGE_KWH_M2_YR = (200.0, 3200.0)
+"""Accepted annual GHI, kWh/m²/yr: the world's long-term annual GHI spans ~700–2,900 kWh/m²
+(Global Solar Atlas 2, the ``ghi`` layer's catalog range); the wider limits only catch wrong
+units, such as a daily mean in kWh/m²/day (2–8) or W/m² (80–330) passed as an annual sum."""
+TEMPERATURE_RANGE_C = (-40.0, 45.0)
+"""Accepted annual mean air temperature, °C: on land within ±70° annual means lie between
+about −30 °C (Greenland ice sheet) and +35 °C (Dallol); the limits catch kelvin (≥ 233)."""
 
 LATITUDE_AXIS = np.round(np.arange(-70.0, 70.0001, 2.5), 6)
 CLEAR_SKY_INDEX_NODES = np.array([0.0, OVERCAST_CLEAR_SKY_INDEX, 1.0, 1.2, 1.4])
@@ -304,27 +315,73 @@ def _yield_kernel(
     use_temp: bool,
 ) -> np.ndarray:
     table = _yield_table(tilt, azimuth)
-    ghi, lat, temp = np.broadcast_arrays(ghi, lat, temp)
+    ghi, lat, temp = np.broadcast_arrays(_in_range(ghi, GHI_RANGE_KWH_M2_YR), lat, temp)
     kc = _kc(table, ghi, lat)
     pts = _points(lat, kc)
     e = table["E"](pts).reshape(ghi.shape)
     if not use_temp:
         return np.asarray(pr * e)
+    temp = _in_range(temp, TEMPERATURE_RANGE_C)
     c = table["C"](pts).reshape(ghi.shape)
     return np.asarray(pr * (e + TEMPERATURE_COEFFICIENT_PER_K * (temp * e + c)))
 
 
+def _in_range(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """``values`` with NaN outside ``bounds``: lazy inputs are not range-checked before the
+    kernel runs, and a wrong unit must give no data, not a small or negative yield."""
+    lo, hi = bounds
+    with np.errstate(invalid="ignore"):
+        return np.where((values >= lo) & (values <= hi), values, np.nan)
+
+
 def _tilt_kernel(ghi: np.ndarray, lat: np.ndarray, *, azimuth: float | None) -> np.ndarray:
     table = _yield_table("optimal", azimuth)
-    ghi, lat = np.broadcast_arrays(ghi, lat)
+    ghi, lat = np.broadcast_arrays(_in_range(ghi, GHI_RANGE_KWH_M2_YR), lat)
     return np.asarray(table["tilt"](_points(lat, _kc(table, ghi, lat))).reshape(ghi.shape))
+
+
+def _clear_sky_index_kernel(
+    ghi: np.ndarray, lat: np.ndarray, *, tilt: Tilt, azimuth: float | None
+) -> np.ndarray:
+    ghi, lat = np.broadcast_arrays(ghi, lat)
+    return _kc(_yield_table(tilt, azimuth), ghi, lat)
+
+
+def _first(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.broadcast_arrays(a, b)[0]
+
+
+def _check_clear_sky(
+    ghi: ArrayLike, latitude: ArrayLike, *, tilt: Tilt, azimuth: float | None
+) -> None:
+    """Raise when concrete GHI exceeds what the clear sky gives at its latitude.
+
+    Lazy inputs are not checked (that would compute them); the kernels give NaN there.
+    """
+    if is_lazy(ghi) or is_lazy(latitude):
+        return
+    kw = {"tilt": tilt, "azimuth": azimuth}
+    kc = np.asarray(apply_pointwise(_clear_sky_index_kernel, ghi, latitude, kwargs=kw))
+    limit = float(CLEAR_SKY_INDEX_NODES[-1])
+    with np.errstate(invalid="ignore"):
+        over = kc > limit
+    if not over.any():
+        return
+    worst = int(np.argmax(np.where(over, kc, -np.inf)))
+    g = np.asarray(apply_pointwise(_first, ghi, latitude)).ravel()[worst]
+    lat = np.asarray(apply_pointwise(_first, latitude, ghi)).ravel()[worst]
+    raise ValueRangeError(
+        f"GHI {g:g} kWh/m²/yr at latitude {lat:g}° is {kc.ravel()[worst]:.2f} × the clear-sky "
+        f"annual sum there (at most {limit:g})",
+        where="ghi",
+        fix="check the units (kWh/m²/yr) and that latitude is in degrees north",
+    )
 
 
 def _check_solar_inputs(ghi: ArrayLike, latitude: ArrayLike) -> None:
     check_range(
         ghi,
-        200.0,
-        3200.0,
+        *GHI_RANGE_KWH_M2_YR,
         where="ghi",
         units="kWh/m²/yr",
         error=ValueRangeError,
@@ -374,8 +431,9 @@ def pv_specific_yield(
     Returns
     -------
     kWh/kWp/yr, same kind as the inputs. GHI above what the clear-sky model allows at that
-    latitude (clear-sky index > 1.4) or latitudes beyond ±70° give NaN for lazy inputs
-    and raise :class:`~geotool.errors.ValueRangeError` for concrete ones.
+    latitude (clear-sky index > 1.4), GHI, latitude or temperature outside the ranges above
+    give NaN for lazy inputs and raise :class:`~geotool.errors.ValueRangeError` for concrete
+    ones. NaN inputs (no data) give NaN.
 
     Examples
     --------
@@ -391,11 +449,11 @@ def pv_specific_yield(
             fix="e.g. 0.85",
         )
     _check_solar_inputs(ghi_kwh_m2_yr, latitude)
+    _check_clear_sky(ghi_kwh_m2_yr, latitude, tilt=t_key, azimuth=a_key)
     if temperature_c is not None:
         check_range(
             temperature_c,
-            -40.0,
-            45.0,
+            *TEMPERATURE_RANGE_C,
             where="temperature_c",
             units="°C",
             fix="pass the annual mean in °C",
@@ -407,7 +465,7 @@ def pv_specific_yield(
         "pr": float(performance_ratio),
         "use_temp": temperature_c is not None,
     }
-    result = apply_pointwise(
+    return apply_pointwise(
         _yield_kernel,
         ghi_kwh_m2_yr,
         latitude,
@@ -416,15 +474,6 @@ def pv_specific_yield(
         name="pv_yield",
         attrs={"units": "kWh/kWp/yr"},
     )
-    if not isinstance(result, float):
-        return result
-    if not math.isfinite(result) and math.isfinite(float(np.asarray(ghi_kwh_m2_yr))):
-        raise ValueRangeError(
-            f"GHI {ghi_kwh_m2_yr} kWh/m²/yr is above the clear-sky limit at {latitude}°",
-            where="ghi",
-            fix="check the units (kWh/m²/yr) and the latitude",
-        )
-    return result
 
 
 def optimal_tilt(
@@ -439,6 +488,7 @@ def optimal_tilt(
     """
     a_key = _azimuth_key(azimuth)
     _check_solar_inputs(ghi_kwh_m2_yr, latitude)
+    _check_clear_sky(ghi_kwh_m2_yr, latitude, tilt="optimal", azimuth=a_key)
     return apply_pointwise(
         _tilt_kernel,
         ghi_kwh_m2_yr,
@@ -447,3 +497,65 @@ def optimal_tilt(
         name="pv_optimal_tilt",
         attrs={"units": "degree"},
     )
+
+
+def pole_facing_slope(
+    slope_deg: ArrayLike, aspect_deg: ArrayLike, latitude: ArrayLike
+) -> ArrayLike:
+    """Terrain slope towards the nearer pole in degrees: > 0 faces the pole, < 0 the equator.
+
+    The north-south component of the terrain gradient, ``atan(tan(slope) cos(aspect - pole))``
+    with ``pole`` = 0° (north) at latitude ≥ 0 and 180° south of the equator. Fixed arrays face
+    the equator, so on ground falling towards the pole each row shades the next for longer and
+    rows must stand further apart: the shading-free row pitch ``cos β + sin β / (tan h − tan s)``
+    (row width 1, tilt β, design sun elevation h at winter-solstice noon, pole-facing slope s)
+    grows 1.2×, 1.5× and 2.4× at s = 5°, 10° and 15° on latitude 45° (β = 37°; 1.08×, 1.2×,
+    1.37× on latitude 35°, β = 30°), while an equator-facing slope shrinks it. A criterion or constraint on this layer treats both hemispheres alike; one
+    on raw ``aspect`` cannot (north-facing is the bad side only north of the equator).
+
+    Parameters
+    ----------
+    slope_deg
+        Terrain slope, degrees from horizontal (0-90).
+    aspect_deg
+        Downslope direction, degrees clockwise from north (``geotool.resources.aspect_degrees``;
+        NaN on flat ground, which gives 0 here).
+    latitude
+        Degrees north (−90..90).
+
+    Returns
+    -------
+    Degrees, same kind as the inputs.
+
+    Examples
+    --------
+    >>> round(pole_facing_slope(10.0, 0.0, 30.0), 6)  # north-facing, northern hemisphere
+    10.0
+    >>> round(pole_facing_slope(10.0, 0.0, -30.0), 6)  # north-facing, southern hemisphere
+    -10.0
+    """
+    check_range(slope_deg, 0.0, 90.0, where="slope", units="°", fix="pass degrees (0-90)")
+    check_range(
+        aspect_deg,
+        0.0,
+        360.0,
+        where="aspect",
+        units="°",
+        fix="pass degrees clockwise from north (0-360)",
+    )
+    check_range(latitude, -90.0, 90.0, where="latitude", units="°", fix="pass degrees north")
+    return apply_pointwise(
+        _pole_facing_kernel,
+        slope_deg,
+        aspect_deg,
+        latitude,
+        name="pole_facing_slope",
+        attrs={"units": "degree"},
+    )
+
+
+def _pole_facing_kernel(slope: np.ndarray, aspect: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    pole = np.where(lat >= 0, 0.0, 180.0)
+    along = np.tan(np.radians(slope)) * np.cos(np.radians(aspect - pole))
+    along = np.where(slope == 0, 0.0, along)  # flat: aspect is undefined (NaN)
+    return np.asarray(np.degrees(np.arctan(along)))

@@ -29,7 +29,7 @@ from scipy.special import gamma, gammaln
 
 from geotool.errors import InputError, UnknownNameError, ValueRangeError
 from geotool.resources._array import ArrayLike, apply_pointwise, check_range
-from geotool.resources.atmosphere import ISA_RHO0
+from geotool.resources.atmosphere import DENSITY_RANGE_KG_M3, ISA_RHO0
 
 HOURS_PER_YEAR = 8760.0
 """Hours in a (non-leap) year, the convention of full-load-hour statistics."""
@@ -38,14 +38,16 @@ DEFAULT_WEIBULL_K = 2.0
 """Weibull shape k = 2 (Rayleigh): the reference distribution of IEC 61400-1 wind classes."""
 
 # Lookup-table axes. Annual mean hub-height speeds on land stay well below 20 m/s. ρ spans
-# 0.44 kg/m³ (ISA at ~9,200 m: a hub above the highest terrain, Everest 8,849 m, gives
-# 0.47) to 1.60 kg/m³ (sea-level air at -55 °C: 1.61 by the ideal-gas law at 101,325 Pa),
-# so any elevation the DEM's valid range allows has a tabulated CF. Global Wind Atlas 3
+# DENSITY_RANGE_KG_M3, 0.44-1.60 kg/m³: every hub on Earth (see its sources in
+# atmosphere.py), and everything air_density() returns (it refuses or clamps the rest),
+# so no elevation/temperature pair the catalog accepts leaves the table. Global Wind Atlas 3
 # k is mostly 1-4; the axis spans the catalog's weibull_k valid range 0.5-6
 # (layers/weibull_k.toml) so every value the catalog accepts has a tabulated CF.
 CF_MEAN_SPEED_AXIS = np.round(np.arange(0.0, 25.0001, 0.1), 6)
 CF_WEIBULL_K_AXIS = np.round(np.arange(0.5, 6.0001, 0.05), 6)
-CF_DENSITY_AXIS = np.round(np.arange(0.44, 1.60001, 0.02), 6)
+CF_DENSITY_AXIS = np.round(
+    np.arange(DENSITY_RANGE_KG_M3[0], DENSITY_RANGE_KG_M3[1] + 1e-5, 0.02), 6
+)
 _SPEED_STEP = 0.02  # m/s, integration step of the Weibull integral (trapezoid)
 
 
@@ -265,7 +267,8 @@ def capacity_factor(
     -------
     Capacity factor, 0..1, before wake, availability and electrical losses. Values with a
     mean speed, k or density outside the tabulated ranges are NaN in lazy inputs and raise
-    :class:`~geotool.errors.ValueRangeError` in concrete ones.
+    :class:`~geotool.errors.ValueRangeError` in concrete ones; densities from
+    :func:`~geotool.resources.atmosphere.air_density` are always inside.
 
     Examples
     --------

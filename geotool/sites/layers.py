@@ -62,6 +62,13 @@ def wind_cf_layer(
     return cf
 
 
+def wind_losses(cf: xr.DataArray | None) -> float:
+    """The loss fraction (wakes, availability, electrical) recorded on a capacity-factor layer
+    by :func:`~geotool.resources.derive.capacity_factor_from_stack` (0 when none was)."""
+    value = None if cf is None else cf.attrs.get("wind_losses")
+    return 0.0 if value is None else float(value)
+
+
 def temperature_layer(
     stack: xr.Dataset, profile: Profile, config: ResourceConfig | None = None
 ) -> xr.DataArray | None:

@@ -6,7 +6,8 @@ Per family (see :data:`geotool.sites.options.METRIC_KINDS`):
   or ``turbines × rated power`` with turbines of the profile's ``turbine`` type on a 5D × 7D
   lattice inside the polygon (layout mode, :func:`lattice_turbines`); ``capacity_factor``:
   mean of ``wind_capacity_factor`` over the site's pixels; ``energy_gwh_per_yr =
-  capacity_mw × capacity_factor × 8,760 h / 1,000`` (gross: no wake or availability losses).
+  capacity_mw × capacity_factor × 8,760 h × (1 − wind_losses) / 1,000``, with the study's
+  ``[resources] wind_losses`` (wakes, availability, electrical; recorded on the CF layer).
 - **solarfarm** — ``capacity_mwp = capacity_density_mw_per_km2 × area_km2``;
   ``energy_gwh_per_yr = capacity_mwp × pv_yield / 1,000`` (``pv_yield`` in kWh/kWp/yr,
   mean over the site).
@@ -44,7 +45,7 @@ from rasterio import features
 from geotool.errors import InputError
 from geotool.grid import Grid
 from geotool.resources import datacenter, geothermal
-from geotool.sites.layers import metric_layers, substation_variable
+from geotool.sites.layers import metric_layers, substation_variable, wind_cf_layer, wind_losses
 from geotool.sites.options import SiteOptions
 from geotool.sites.params import (
     GRID_EMISSION_FACTOR_TCO2_PER_MWH,
@@ -89,7 +90,12 @@ def lattice_turbines(geoms: np.ndarray, dx_m: float, dy_m: float) -> np.ndarray:
 
 
 def _wind(
-    out: pd.DataFrame, geoms: np.ndarray, stats: pd.DataFrame, profile: Profile, opt: SiteOptions
+    out: pd.DataFrame,
+    geoms: np.ndarray,
+    stats: pd.DataFrame,
+    profile: Profile,
+    opt: SiteOptions,
+    stack: xr.Dataset | None,
 ) -> None:
     area = out["area_km2"].to_numpy()
     info = profile_turbine(profile)
@@ -108,7 +114,8 @@ def _wind(
         out["turbines"] = turbines
     cf = _column(stats, "capacity_factor", len(out))
     out["capacity_factor"] = cf
-    out["energy_gwh_per_yr"] = out["capacity_mw"].to_numpy() * cf * HOURS_PER_YEAR / 1000.0
+    net = 1.0 - (wind_losses(wind_cf_layer(stack, profile)) if stack is not None else 0.0)
+    out["energy_gwh_per_yr"] = out["capacity_mw"].to_numpy() * cf * HOURS_PER_YEAR * net / 1000.0
 
 
 def _solar(out: pd.DataFrame, stats: pd.DataFrame, profile: Profile) -> None:
@@ -289,7 +296,7 @@ def site_metrics(
     stats = stats.reset_index(drop=True)
     vecs = vectors or {}
     if kind == "windfarm":
-        _wind(out, geoms, stats, profile, opt)
+        _wind(out, geoms, stats, profile, opt, stack)
     elif kind == "solarfarm":
         _solar(out, stats, profile)
     elif kind == "datacenter":
