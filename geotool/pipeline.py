@@ -92,6 +92,8 @@ def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[st
                 entry["units"] = inp.units
             if inp.crs is not None:
                 entry["crs"] = inp.crs
+            if inp.nodata is not None:
+                entry["nodata"] = inp.nodata
         out.append(entry)
     return out
 

@@ -318,12 +318,14 @@ def site_options(study: Study) -> Any:
 
 def _resource_config(study: Study, cls: Any, profiles: Sequence[Any] = ()) -> Any:
     """``[resources]`` of the study, with the windfarm profiles' turbine and hub height
-    (:func:`geotool.sites.params.wind_machine`) and the geothermal profiles' well depth
-    (:func:`geotool.sites.params.geothermal_depth`)."""
-    from geotool.sites.params import geothermal_depth, wind_machine
+    (:func:`geotool.sites.params.wind_machine`), the geothermal profiles' well depth
+    (:func:`geotool.sites.params.geothermal_depth`) and the data-centre profiles' green-energy
+    radius (:func:`geotool.sites.params.green_radius`)."""
+    from geotool.sites.params import geothermal_depth, green_radius, wind_machine
 
     resources = wind_machine(study.resources, profiles, str(study.path))
     resources = geothermal_depth(resources, profiles, str(study.path))
+    resources = green_radius(resources, profiles, str(study.path))
     try:
         return cls.from_dict(resources)
     except GeotoolError as exc:

@@ -20,7 +20,7 @@ from geotool.catalog import LayerSpec, get_layer, load_catalog
 from geotool.errors import ConfigError, CRSError, GeometryError, GeotoolError
 from geotool.grid import Grid
 from geotool.io.buffers import within_layer
-from geotool.io.raster import align_raster, check_overlap, open_raster
+from geotool.io.raster import RasterSource, align_raster, check_overlap, open_raster
 from geotool.io.rasterize import build_index, distance_layer, mask_layer
 from geotool.io.scan import preflight_values, scan_values
 from geotool.io.vector import apply_filter, reach_bounds, read_vector
@@ -271,8 +271,21 @@ def _merge_requests(requests: Iterable[VectorRequest], wanted: set[str]) -> list
     ]
 
 
+def open_input(inp: LayerInput) -> RasterSource:
+    """The raster a ``[layers]`` entry names, opened with the entry's band, variable, CRS,
+    units and no-data value."""
+    return open_raster(
+        inp.path,
+        band=inp.band,
+        variable=inp.variable,
+        crs=inp.crs,
+        units=inp.units,
+        nodata=inp.nodata,
+    )
+
+
 def _raster_layer(inp: LayerInput, spec: LayerSpec, grid: Grid, chunk: int) -> xr.DataArray:
-    src = open_raster(inp.path, band=inp.band, variable=inp.variable, crs=inp.crs, units=inp.units)
+    src = open_input(inp)
     check_overlap(src, grid, str(inp.path))
     preflight_values(src, spec, grid)  # wrong units or no data fail here, not mid-pipeline
     return align_raster(src, spec, grid, chunk=chunk)
@@ -300,9 +313,7 @@ def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
         spec = catalog[name]
         try:
             if spec.kind == "raster":
-                src = open_raster(
-                    inp.path, band=inp.band, variable=inp.variable, crs=inp.crs, units=inp.units
-                )
+                src = open_input(inp)
                 coverage = check_overlap(src, grid, str(inp.path))
                 stats = scan_values(src, spec, grid)
                 report["layers"][name] = {"coverage": round(coverage, 4), **stats}

@@ -48,7 +48,7 @@ STUDY_KEYS = {
     "synthetic",
     "description",
 }
-LAYER_KEYS = {"path", "layer", "variable", "band", "crs", "units", "synthetic"}
+LAYER_KEYS = {"path", "layer", "variable", "band", "crs", "units", "nodata", "synthetic"}
 MAX_PIXELS = 4_000_000_000  # 63,000² pixels: a continent at 100 m; beyond is a typo
 
 
@@ -64,6 +64,7 @@ class LayerInput:
     crs: str | None = None  # CRS to assign to a file that has none
     units: str | None = None  # the file's units, when not the catalog's
     synthetic: bool = False  # generated, not observed (shown on maps)
+    nodata: float | None = None  # the raw value marking no data (replaces the file's own)
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,7 @@ _FIXES = {
     "variable": 'a NetCDF variable name, e.g. variable = "t2m"',
     "units": 'e.g. units = "km/h"',
     "crs": 'e.g. crs = "EPSG:4326"',
+    "nodata": "the raw value marking no data, without quotes, e.g. nodata = 0 or nodata = -9999",
 }
 
 
@@ -546,6 +548,19 @@ def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
                 raise ConfigError(exc.what, where=f"{lw}.units", fix=exc.fix) from None
         if "crs" in entry:
             _check_crs_text(entry["crs"], f"{lw}.crs")
+        nodata = _typed(entry, "nodata", (int, float), lw)
+        if nodata is not None and not math.isfinite(nodata):
+            raise ConfigError(
+                f"`nodata` must be a finite number, got {nodata}",
+                where=f"{lw}.nodata",
+                fix="remove it: NaN cells are always no data",
+            )
+        if nodata is not None and spec.kind == "vector":
+            raise ConfigError(
+                f"{name} is a vector layer: `nodata` applies to rasters",
+                where=f"{lw}.nodata",
+                fix="remove it",
+            )
         out[name] = LayerInput(
             name=name,
             path=(base / p).resolve(),
@@ -555,5 +570,6 @@ def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
             crs=entry.get("crs"),
             units=units,
             synthetic=bool(entry.get("synthetic", False)),
+            nodata=None if nodata is None else float(nodata),
         )
     return out

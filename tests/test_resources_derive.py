@@ -299,3 +299,23 @@ def test_pole_facing_slope_of_a_dem_that_varies_with_latitude_only(
     assert np.all(slope > 0.5)
     expected = slope if towards_pole else -slope
     np.testing.assert_allclose(pole, expected, atol=0.02)
+
+
+def test_pv_yield_beyond_70_degrees_is_noted() -> None:
+    """The PV model's table stops at ±70°: a grid reaching past it gets a note (the pixels
+    there have no yield), one within it none."""
+    for crs, bounds, noted in (
+        ("EPSG:32634", (400_000.0, 7_700_000.0, 500_000.0, 7_900_000.0), True),  # 69.4-71.2°N
+        ("EPSG:32649", (740_000.0, 2_750_000.0, 840_000.0, 2_850_000.0), False),  # Shaoguan
+    ):
+        grid = Grid.from_bounds(bounds, 10_000.0, crs)
+        ghi = np.full(grid.shape, 900.0, dtype=np.float32)
+        stack = xr.Dataset({"ghi": (("y", "x"), ghi)}, coords={"x": grid.xs, "y": grid.ys})
+        stack.attrs["grid"] = grid
+        out = derive(stack.chunk({"y": 8, "x": 8}))
+        notes = [n for n in out.attrs["notes"] if n.startswith("pv_yield:")]
+        assert bool(notes) is noted, notes
+        if noted:
+            assert "±70°" in notes[0]
+            yield_north = out["pv_yield"].values[0]  # the top row, beyond 70°
+            assert np.isnan(yield_north).all()

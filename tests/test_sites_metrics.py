@@ -405,6 +405,37 @@ def test_profile_hub_height_reaches_the_derived_wind_layers(tmp_path: Any) -> No
     np.testing.assert_allclose(derived["wind_speed_hub"].values, 7.0 * 1.49**0.2, rtol=1e-6)
 
 
+def test_profile_radius_reaches_the_green_energy_layer(tmp_path: Any) -> None:
+    """``[profiles.datacenter.sites] radius_km`` sets the radius of the green-energy layer
+    (it was only a label: the layer kept [resources] green_radius_m = 30 km); a study radius
+    that disagrees is an error naming both."""
+    from geotool.resources import ResourceConfig, derive
+    from geotool.runner import _resource_config
+    from geotool.study import loads_study
+
+    head = (
+        '[study]\nname = "d"\nbbox = [600000, 2750000, 612000, 2760000]\n'
+        'bbox_crs = "EPSG:32649"\ncrs = "EPSG:32649"\nresolution = 100\n'
+        '[layers]\nghi = "g.tif"\n'
+    )
+    study = loads_study(
+        head + "[profiles.datacenter.sites]\nradius_km = 5\n", tmp_path / "study.toml"
+    )
+    profile = load_profile("datacenter", study.profiles["datacenter"])
+    config = _resource_config(study, ResourceConfig, [profile])
+    assert config.green_radius_m == 5_000.0
+    ghi = np.full(GRID.shape, 1300.0)
+    layer = derive(_stack({"ghi": ghi}), config)["green_energy_gwh_per_yr_within_radius"]
+    assert layer.attrs["radius_m"] == 5_000.0
+    clash = loads_study(
+        head + "[resources]\ngreen_radius_m = 30000\n[profiles.datacenter.sites]\nradius_km = 5\n",
+        tmp_path / "study.toml",
+    )
+    profile = load_profile("datacenter", clash.profiles["datacenter"])
+    with pytest.raises(ConfigError, match=r"radius_km = 5 km but .*green_radius_m gives 30 km"):
+        _resource_config(clash, ResourceConfig, [profile])
+
+
 def test_carbon_sink_removals_follow_the_species_and_period_of_the_options() -> None:
     from geotool.carbon.config import CarbonConfig
 

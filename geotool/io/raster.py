@@ -94,6 +94,7 @@ def open_raster(
     variable: str | None = None,
     crs: str | None = None,
     units: str | None = None,
+    nodata: float | None = None,
 ) -> RasterSource:
     """Open a raster, check it is geodata with a plausible CRS, and describe it.
 
@@ -102,6 +103,9 @@ def open_raster(
     crs
         Assign this CRS to a file that has none (never used to override a file's own CRS:
         relabelling and reprojecting are different verbs).
+    nodata
+        The raw value marking no data, replacing the file's own (e.g. the 0 a heat-flow map
+        is filled with offshore, when the file declares none).
     """
     path = Path(path)
     if not path.exists():
@@ -124,7 +128,7 @@ def open_raster(
             bounds = _normalised(ds.bounds)
             res = (abs(float(ds.res[0])), abs(float(ds.res[1])))
             shape = (ds.height, ds.width)
-            nodata = ds.nodata
+            nodata = ds.nodata if nodata is None else float(nodata)
             count = ds.count
             gcps = ds.gcps[0]
             transform = ds.transform
@@ -634,6 +638,11 @@ def check_values(
 def _units_hint(spec: LayerSpec, lo: float, hi: float) -> str:
     if spec.valid_range is not None:
         vmin, vmax = spec.valid_range
+        if lo == 0.0 < vmin and hi <= vmax:
+            return (
+                f"0 is below any physical {spec.name} ({vmin:g} {spec.units} at least): if it "
+                "fills cells without data, set nodata = 0 in its [layers] entry"
+            )
         for units, (factor, offset) in spec.unit_conversions.items():
             if vmin <= lo * factor + offset and hi * factor + offset <= vmax:
                 return f'are the values in {units}? set units = "{units}" in its [layers] entry'

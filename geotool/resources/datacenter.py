@@ -39,13 +39,17 @@ DEFAULT_APPROACH_C = 5.0
 indirect air-side economiser with a plate air-to-air heat exchanger and fan heat
 (Dunnavant 2011, ASHRAE Journal 53(3):44-54 describes the cycle); use 1–2 K for direct
 fresh-air cooling, 8–10 K for water-side economisers with cooling towers."""
-DEFAULT_ANNUAL_AMPLITUDE_C = 8.0
-"""Half the warmest-minus-coldest month mean contrast, K, an assumption for humid
-subtropical southern China (Shaoguan: roughly 10 °C in January and 29 °C in July); larger
-(12–18 K) in continental climates, 2–4 K in the tropics. Pass a raster where known."""
-DEFAULT_DAILY_AMPLITUDE_C = 5.0
-"""Half the diurnal temperature range, K: an assumed DTR of 10 K, typical of humid
-mid-latitude land (arid inland sites reach 15–20 K, coasts 5 K). Pass a raster where known."""
+DEFAULT_ANNUAL_AMPLITUDE_C = 9.5
+"""Seasonal amplitude of daily mean temperature, K, for Shaoguan (the embedded demo region
+and the Guangdong–HK–Macao hub cluster): CMA 1981–2010 normals for Shixing station,
+Shaoguan, monthly means 9.7 °C (Jan) .. 28.4 °C (Jul); first harmonic of the 12 means
+9.35 K, ÷ 0.989 for month averaging = 9.46 K. Continental climates are far larger (Shenyang
+~18 K: −12.6 / 24.5 °C, China Statistical Yearbook 2009 table 11-13), the tropics 2–4 K:
+set ``[resources] annual_amplitude_c`` for other regions."""
+DEFAULT_DAILY_AMPLITUDE_C = 4.3
+"""Half the diurnal temperature range, K: Shixing station (Shaoguan) CMA 1981–2010 normals,
+mean daily maximum 24.9 °C and minimum 16.3 °C (DTR 8.6 K). Arid inland sites reach
+DTR 15–20 K, coasts ~5 K: set ``[resources] daily_amplitude_c`` for other regions."""
 
 PUE_BEST = 1.10
 """PUE of free-air-cooled hyperscale sites in cold climates (Nordic sites report 1.07–1.12,

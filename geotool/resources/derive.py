@@ -348,6 +348,24 @@ def _solar(
             performance_ratio=cfg.performance_ratio,
         )
         out["pv_yield"].attrs["source"] = "ghi via pvlib synthetic-year model"
+        south, north = _latitude_range(stack)
+        limit = float(solar.LATITUDE_AXIS[-1])
+        if north > limit or south < -limit:
+            notes.append(
+                f"pv_yield: no data beyond ±{limit:g}° latitude (the solar model's range); "
+                f"the grid reaches {south:.1f}..{north:.1f}°"
+            )
+
+
+def _latitude_range(stack: xr.Dataset) -> tuple[float, float]:
+    """Southernmost and northernmost latitude of the stack's pixel centres (from its outline,
+    densified, so nothing is computed)."""
+    xs, ys = np.asarray(stack["x"], dtype=float), np.asarray(stack["y"], dtype=float)
+    to_ll = Transformer.from_crs(_stack_crs(stack), "EPSG:4326", always_xy=True)
+    _, south, _, north = to_ll.transform_bounds(
+        xs.min(), ys.min(), xs.max(), ys.max(), densify_pts=21
+    )
+    return float(south), float(north)
 
 
 def _geothermal(

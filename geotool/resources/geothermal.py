@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from geotool.errors import InputError, ValueRangeError
-from geotool.resources._array import ArrayLike, apply_pointwise, check_range
+from geotool.resources._array import ArrayLike, apply_pointwise, check_range, is_lazy
 
 DEFAULT_CONDUCTIVITY_W_MK = 2.5
 """Bulk thermal conductivity of upper continental crust, 2.5 W/(m·K): typical of crystalline
@@ -70,6 +70,28 @@ _RANGE_GRADIENT = (1.0, 300.0)
 (Beardsmore & Cull 2001, ch. 4) is ≥ ~3 °C/km, so 1 °C/km rejects °C/m (0.01-0.1) and no
 real map; continental crust is 25-30 °C/km typical, volcanic areas exceed 100 °C/km."""
 _RANGE_CONDUCTIVITY = (0.3, 10.0)  # W/(m·K): rocks are 1-6 (Beardsmore & Cull 2001, ch. 4)
+_RANGE_SURFACE_TEMP = (-60.0, 45.0)
+"""Mean annual surface temperature, °C: annual means on Earth run from ~ −55 °C (Antarctic
+plateau) to ~ +35 °C (Dallol), as in layers/air_temperature.toml and
+``ResourceConfig.surface_temp_c``; kelvin (218-308 K) is refused instead of adding ~273 °C at
+every depth."""
+
+
+def _refuse_zero_fill(value: ArrayLike, *, where: str, units: str, what: str) -> None:
+    """Raise on exact zeros in a concrete heat-flow or gradient input: no land surface
+    conducts no heat (continental heat flow ≥ ~20 mW/m²; Pollack, Hurter & Johnson 1993),
+    so a 0 is a fill value, and the fix is to mark it as no data, not to convert units.
+    Lazy inputs get NaN there (the kernels' range masks)."""
+    if value is None or is_lazy(value):
+        return
+    arr = np.asarray(getattr(value, "values", value), dtype=float)
+    if np.any(arr == 0.0):
+        raise ValueRangeError(
+            f"0 {units} is not a possible {what}: it is a fill value",
+            where=where,
+            fix="set those cells to NaN, or declare 0 as the raster's nodata (nodata = 0 in "
+            "its [layers] entry, or gdal_edit.py -a_nodata 0 FILE)",
+        )
 
 
 def gradient_from_heat_flow(
@@ -90,6 +112,7 @@ def gradient_from_heat_flow(
     >>> gradient_from_heat_flow(65.0, 2.5)   # mW/m² / (W/m/K) = K/km
     26.0
     """
+    _refuse_zero_fill(heat_flow_mw_m2, where="heat_flow", units="mW/m²", what="heat flow")
     check_range(
         heat_flow_mw_m2,
         *_RANGE_HEAT_FLOW,
@@ -141,6 +164,7 @@ def _gradient(
             fix="e.g. gradient_c_per_km=30 or heat_flow_mw_m2=65",
         )
     if gradient_c_per_km is not None:
+        _refuse_zero_fill(gradient_c_per_km, where="gradient", units="°C/km", what="gradient")
         check_range(
             gradient_c_per_km,
             *_RANGE_GRADIENT,
@@ -151,6 +175,17 @@ def _gradient(
         )
         return apply_pointwise(_gradient_range_kernel, gradient_c_per_km)
     return gradient_from_heat_flow(heat_flow_mw_m2, conductivity_w_mk)
+
+
+def _check_surface(surface_temp_c: ArrayLike) -> None:
+    check_range(
+        surface_temp_c,
+        *_RANGE_SURFACE_TEMP,
+        where="surface_temp_c",
+        units="°C",
+        fix="pass the mean annual surface temperature in °C (kelvin − 273.15)",
+        error=ValueRangeError,
+    )
 
 
 def _check_depth(depth_m: ArrayLike) -> None:
@@ -177,8 +212,9 @@ def temperature_at_depth(
     Parameters
     ----------
     surface_temp_c
-        Mean annual ground-surface temperature in °C (the annual mean air temperature is the
-        usual proxy).
+        Mean annual ground-surface temperature in °C, −60..45 (the annual mean air
+        temperature is the usual proxy; outside raises
+        :class:`~geotool.errors.ValueRangeError`, lazy arrays get NaN there).
     depth_m
         Depth below the surface in metres, 0..10,000 (deeper or negative raises
         :class:`~geotool.errors.InputError`; lazy arrays get NaN there).
@@ -194,6 +230,7 @@ def temperature_at_depth(
     >>> temperature_at_depth(8.0, 2900.0, gradient_c_per_km=30.0)   # Shenyang-like well
     95.0
     """
+    _check_surface(surface_temp_c)
     _check_depth(depth_m)
     g = _gradient(gradient_c_per_km, heat_flow_mw_m2, conductivity_w_mk)
     return apply_pointwise(
@@ -208,7 +245,7 @@ def temperature_at_depth(
 
 def _temperature_kernel(t0: np.ndarray, z: np.ndarray, g: np.ndarray) -> np.ndarray:
     zz = np.where((z >= 0) & (z <= MAX_DEPTH_M), z, np.nan)
-    return t0 + g * zz / 1000.0
+    return _inside(t0, _RANGE_SURFACE_TEMP) + g * zz / 1000.0
 
 
 def depth_to_temperature(
@@ -228,6 +265,7 @@ def depth_to_temperature(
     >>> depth_to_temperature(95.0, 8.0, gradient_c_per_km=30.0)
     2900.0
     """
+    _check_surface(surface_temp_c)
     g = _gradient(gradient_c_per_km, heat_flow_mw_m2, conductivity_w_mk)
     return apply_pointwise(
         _depth_kernel,
@@ -241,7 +279,7 @@ def depth_to_temperature(
 
 def _depth_kernel(target: np.ndarray, t0: np.ndarray, g: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = 1000.0 * (target - t0) / np.where(g > 0, g, np.nan)
+        z = 1000.0 * (target - _inside(t0, _RANGE_SURFACE_TEMP)) / np.where(g > 0, g, np.nan)
     return np.where((z >= 0) & (z <= MAX_DEPTH_M), z, np.where(z < 0, 0.0, np.nan))
 
 

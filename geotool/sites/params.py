@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -172,6 +173,45 @@ def geothermal_depth(
     )
     if depth is not None:
         out["geothermal_depth_m"] = depth
+    return out
+
+
+def green_radius(
+    resources: Mapping[str, Any], profiles: Sequence[Profile], where: str
+) -> dict[str, Any]:
+    """``[resources]`` with ``green_radius_m`` set from the data-centre profiles' ``[sites]
+    radius_km``, so the ``green_energy_gwh_per_yr_within_radius`` layer a site is credited
+    with sums the supply within the radius its profile names (the layer is derived once per
+    study). A study and a profile, or two profiles, with different radii are a
+    :class:`ConfigError` naming both.
+
+    >>> from geotool.suitability import load_profile
+    >>> dc = load_profile("datacenter", {"sites": {"radius_km": 50.0}})
+    >>> green_radius({}, [dc], "study.toml")
+    {'green_radius_m': 50000.0}
+    """
+    out = dict(resources)
+    agreed: tuple[float, str] | None = None
+    if "green_radius_m" in resources:
+        source = f"{where}: [resources] green_radius_m"
+        agreed = (_machine_value("green_radius_m", resources["green_radius_m"], source), source)
+    for profile in profiles:
+        if metric_kind(profile) != "datacenter" or "radius_km" not in profile.sites.params:
+            continue
+        source = f"profile {profile.name}: [sites] radius_km"
+        metres = 1000.0 * _machine_value("radius_km", profile.sites.params["radius_km"], source)
+        if agreed is None:
+            agreed = (metres, source)
+        elif not math.isclose(metres, agreed[0], rel_tol=1e-9):
+            raise ConfigError(
+                f"{source} = {metres / 1000:g} km but {agreed[1]} gives {agreed[0] / 1000:g} km: "
+                "the green energy within the radius is derived once per study",
+                where=source,
+                fix="give both the same radius ([resources] green_radius_m = 1000 × radius_km), "
+                "or run the profiles in separate studies",
+            )
+    if agreed is not None:
+        out["green_radius_m"] = agreed[0]
     return out
 
 

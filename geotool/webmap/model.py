@@ -296,6 +296,7 @@ def _input_raster(
         variable=rec.get("variable"),
         crs=rec.get("crs"),
         units=rec.get("units"),
+        nodata=rec.get("nodata"),
     )
     import rasterio
 
