@@ -35,6 +35,7 @@ _RASTER_KEYS = {
     "description",
     "source",
     "valid_range",
+    "mean_max",
     "values",
     "classes",
     "nodata",
@@ -62,6 +63,9 @@ class LayerSpec:
     description: str
     source: str
     valid_range: tuple[float, float] | None = None
+    mean_max: float | None = None
+    """The highest mean a study region can have (catalog units): a higher mean over the region
+    is noted as suspect units (a calm region's wind in km/h stays inside ``valid_range``)."""
     values: ValueKind = "continuous"
     classes: tuple[int, ...] = ()
     nodata: tuple[float, ...] = ()
@@ -143,6 +147,7 @@ def _parse(path: Path) -> LayerSpec:
         description=raw["description"],
         source=raw["source"],
         valid_range=(float(vr[0]), float(vr[1])) if vr is not None else None,
+        mean_max=float(raw["mean_max"]) if "mean_max" in raw else None,
         values=raw.get("values", "continuous"),
         classes=tuple(int(c) for c in raw.get("classes", ())),
         nodata=tuple(float(v) for v in raw.get("nodata", ())),
@@ -196,6 +201,7 @@ def describe(spec: LayerSpec) -> dict[str, Any]:
         "kind": spec.kind,
         "units": spec.units,
         "valid_range": list(spec.valid_range) if spec.valid_range else None,
+        "other_units": sorted(spec.unit_conversions),
         "values": spec.values if spec.kind == "raster" else spec.geometry,
         "description": spec.description,
         "source": spec.source,

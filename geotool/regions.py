@@ -7,7 +7,9 @@ a county counts half. Columns of :func:`summarise_regions`:
   ``covered_km2`` — Σ coverage fraction × pixel area over the grid (= ``area_km2`` when the
   grid covers the unit);
 - ``eligible_km2`` / ``excluded_km2`` — coverage-weighted area of pixels with a score / removed
-  by a constraint; ``score_mean`` (coverage-weighted) and ``score_max`` of eligible pixels;
+  by a constraint; ``no_data_km2`` — the rest of ``covered_km2``: pixels an input has no data
+  for (e.g. a layer that covers part of the unit); ``score_mean`` (coverage-weighted) and
+  ``score_max`` of eligible pixels;
 - ``sites``, ``site_area_km2`` and the site metrics that add up (``capacity_mw``,
   ``energy_gwh_per_yr``, ``it_load_mw``, ``electricity_gwh_per_yr``, ``tco2e_per_yr``,
   ``mw_thermal`` ...), summed over the sites whose ``region`` is the unit (not a data
@@ -286,6 +288,12 @@ def summarise_regions(
             "score_mean": z["score_mean"].to_numpy(),
             "score_max": z["score_max"].to_numpy(),
         }
+    )
+    # neither scored nor excluded: some input has no data there (the gap check does not show)
+    table.insert(
+        table.columns.get_loc("excluded_km2") + 1,
+        "no_data_km2",
+        np.clip(table["covered_km2"] - table["eligible_km2"] - table["excluded_km2"], 0.0, None),
     )
     _site_totals(table, sites, additive_columns(kind))
     density = capacity_density_mw_per_km2(kind, profile, opt) if kind else None

@@ -316,6 +316,22 @@ def site_options(study: Study) -> Any:
         raise type(exc)(exc.what, where=f"{study.path}: carbon", fix=exc.fix) from None
 
 
+def check_profiles(study: Study) -> None:
+    """What ``geotool run`` checks of the profiles before reading any file, for ``geotool
+    check``: the built-in profiles with the study's ``[profiles.<name>]`` overrides, their
+    ``[sites]`` parameters, and the one hub height, well depth and green-energy radius they
+    and ``[resources]`` must share. Raises the first :class:`ConfigError`."""
+    from geotool.resources.config import ResourceConfig
+    from geotool.sites.params import check_site_params
+    from geotool.suitability import load_profile
+
+    profiles, _ = _load_profiles(study, selected_profiles(study, ()), load_profile)
+    opts = site_options(study)
+    for p in profiles:
+        check_site_params(p, opts)
+    _resource_config(study, ResourceConfig, profiles)
+
+
 def _resource_config(study: Study, cls: Any, profiles: Sequence[Any] = ()) -> Any:
     """``[resources]`` of the study, with the windfarm profiles' turbine and hub height
     (:func:`geotool.sites.params.wind_machine`), the geothermal profiles' well depth

@@ -22,7 +22,7 @@ from geotool.grid import Grid
 from geotool.io.buffers import within_layer
 from geotool.io.raster import RasterSource, align_raster, check_overlap, open_raster
 from geotool.io.rasterize import build_index, distance_layer, mask_layer
-from geotool.io.scan import preflight_values, scan_values
+from geotool.io.scan import preflight_values, scan_values, suspect_mean
 from geotool.io.vector import apply_filter, reach_bounds, read_vector
 from geotool.requests import DEFAULT_MAX_DISTANCE_M, VectorRequest
 from geotool.study import MAX_PIXELS, LayerInput, Study
@@ -214,7 +214,7 @@ def load_stack(
             continue
         spec = catalog[name]
         if spec.kind == "raster":
-            variables[name] = _raster_layer(study.layers[name], spec, grid, study.chunk)
+            variables[name] = _raster_layer(study.layers[name], spec, grid, study.chunk, notes)
 
     all_requests = _merge_requests([*default_requests(study), *requests], wanted)
     by_layer: dict[str, list[VectorRequest]] = {}
@@ -284,10 +284,15 @@ def open_input(inp: LayerInput) -> RasterSource:
     )
 
 
-def _raster_layer(inp: LayerInput, spec: LayerSpec, grid: Grid, chunk: int) -> xr.DataArray:
+def _raster_layer(
+    inp: LayerInput, spec: LayerSpec, grid: Grid, chunk: int, notes: list[str]
+) -> xr.DataArray:
     src = open_input(inp)
     check_overlap(src, grid, str(inp.path))
-    preflight_values(src, spec, grid)  # wrong units or no data fail here, not mid-pipeline
+    mean = preflight_values(src, spec, grid)  # wrong units or no data fail here, not mid-way
+    note = suspect_mean(spec, mean)
+    if note is not None:
+        notes.append(f"{inp.path}: {note}")
     return align_raster(src, spec, grid, chunk=chunk)
 
 
@@ -316,6 +321,9 @@ def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
                 src = open_input(inp)
                 coverage = check_overlap(src, grid, str(inp.path))
                 stats = scan_values(src, spec, grid)
+                note = suspect_mean(spec, stats["mean"])
+                if note is not None:
+                    notes.append(f"{inp.path}: {note}")
                 report["layers"][name] = {"coverage": round(coverage, 4), **stats}
             else:
                 gdf = read_vector(

@@ -290,6 +290,17 @@ def check_scheduler_address(address: str, where: str) -> None:
         )
 
 
+def _file_path(base: Path, text: str, where: str) -> Path:
+    """``text`` (a path in the study file) resolved against the study's folder; a NUL
+    character, which no file system allows, is a :class:`ConfigError` (``Path.resolve``
+    raises a bare ValueError on it)."""
+    if "\x00" in text:
+        raise ConfigError(
+            "the path contains a NUL character (\\x00)", where=where, fix=_FIXES["path"]
+        )
+    return (base / text).resolve()
+
+
 def load_study(path: Path) -> Study:
     """Read and validate a study file (paths resolved relative to it)."""
     path = Path(path).resolve()
@@ -345,7 +356,7 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
             )
     region_path = None
     if region is not None:
-        region_path = (base / _typed(st, "region", str, sw)).resolve()
+        region_path = _file_path(base, _typed(st, "region", str, sw), f"{sw}.region")
     bbox_t = None
     bbox_crs = str(st.get("bbox_crs", "EPSG:4326"))
     if bbox is not None:
@@ -563,7 +574,7 @@ def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
             )
         out[name] = LayerInput(
             name=name,
-            path=(base / p).resolve(),
+            path=_file_path(base, p, f"{lw}.path"),
             layer=entry.get("layer"),
             variable=entry.get("variable"),
             band=band,

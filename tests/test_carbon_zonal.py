@@ -226,22 +226,61 @@ def test_parcels_that_overlap_or_are_not_areas_are_refused(grid: Grid) -> None:
     assert len(carbon_parcels(stock, touching, CarbonConfig(), id_field="pid")) == 2
 
 
-def test_parcel_outside_the_grid_has_unknown_stock(grid: Grid) -> None:
+def test_parcel_half_outside_the_grid_reports_its_data_share(grid: Grid) -> None:
     stock = carbon_stock(_stack(grid), CarbonConfig())
-    left, bottom, right, top = grid.bounds
+    left, bottom, _, _ = grid.bounds
     parcels = gpd.GeoDataFrame(
-        {"pid": ["in", "half", "out"]},
+        {"pid": ["in", "half"]},
         geometry=[
             box(left + 20 * RES, bottom + 20 * RES, left + 22 * RES, bottom + 22 * RES),
             box(left - 2 * RES, bottom + 30 * RES, left + 2 * RES, bottom + 31 * RES),
-            box(right + 10 * RES, top + 10 * RES, right + 12 * RES, top + 12 * RES),
         ],
         crs=CRS,
     )
     out = carbon_parcels(stock, parcels, CarbonConfig(), id_field="pid").set_index("parcel_id")
-    assert np.isnan(out.loc["out", "stock_tco2e"]) and out.loc["out", "stock_data_share"] == 0
     assert out.loc["half", "stock_data_share"] == pytest.approx(0.5)  # 2 of its 4 km² on the grid
     assert out.loc["in", "stock_data_share"] == pytest.approx(1.0)
+
+
+def test_parcel_outside_the_grid_is_refused_not_credited(grid: Grid) -> None:
+    """A parcel of another county has no stock or land data here, yet would be credited its
+    whole planting (a user ran Nanxiong parcels with a Ruyuan study: 5,459 t issuable)."""
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    _, _, right, top = grid.bounds
+    parcels = pd.concat(
+        [
+            _parcels(grid),
+            gpd.GeoDataFrame(
+                {"pid": ["far"]},
+                geometry=[box(right + 10 * RES, top + 10 * RES, right + 12 * RES, top + 12 * RES)],
+                crs=CRS,
+            ),
+        ],
+        ignore_index=True,
+    )
+    with pytest.raises(InputError, match=r"parcel 'far' lies outside the study grid \(1 of 4"):
+        carbon_parcels(stock, gpd.GeoDataFrame(parcels, crs=CRS), CarbonConfig(), id_field="pid")
+
+
+def test_shapefile_cut_column_names_are_read(grid: Grid) -> None:
+    """A Shapefile stores ``baseline_tco2e_per_yr`` as ``baseline_t`` (10 characters): its
+    values count, as from a GeoPackage (they were ignored: baseline 0)."""
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    full = _parcels(grid)
+    cut = full.rename(columns={"baseline_tco2e_per_yr": "baseline_t"})
+    a = carbon_parcels(stock, full, CarbonConfig(), id_field="pid")
+    b = carbon_parcels(stock, cut, CarbonConfig(), id_field="pid")
+    assert b["baseline_tco2e_per_yr"].iloc[1] == 12.0
+    np.testing.assert_array_equal(a["baseline_tco2e_per_yr"], b["baseline_tco2e_per_yr"])
+
+
+def test_integer_parcel_ids_read_as_written_in_messages(grid: Grid) -> None:
+    stock = carbon_stock(_stack(grid), CarbonConfig())
+    parcels = _parcels(grid).drop(columns="pid")
+    twice = gpd.GeoDataFrame(pd.concat([parcels, parcels.iloc[[0]]], ignore_index=True), crs=CRS)
+    with pytest.raises(InputError, match=r"parcels 0 and 3 overlap") as err:
+        carbon_parcels(stock, twice, CarbonConfig())
+    assert "np.int64" not in str(err.value)
 
 
 def test_stock_in_a_geographic_crs_is_refused(grid: Grid) -> None:

@@ -406,7 +406,7 @@ CASES: dict[str, Case] = {
     # --- [resources], [carbon] and profile overrides in the study
     "two hub heights": Case(
         lambda d: add_study(d, "[resources]\nhub_height_m = 135"),
-        "profile windfarm: [sites] hub_height_m = 122 m but",
+        "profile windfarm: [sites] hub_height_m: 122 m, but",
         RUN,
         ("--profile", "windfarm"),
     ),
@@ -600,3 +600,18 @@ def test_base_study_is_valid(base: Path, tmp_path: Path) -> None:
 
 def test_corpus_is_large_enough() -> None:
     assert len(CASES) >= 30
+
+
+def test_check_notes_what_run_with_the_builtin_profiles_would_refuse(
+    base: Path, tmp_path: Path
+) -> None:
+    """`[resources] hub_height_m = 135` against the windfarm profile's 122 m: `run` stops
+    before reading any file; `check` says so in a note (a note, not an error: the study may be
+    meant for profiles of its own, given with --profile)."""
+    work = tmp_path / "study"
+    shutil.copytree(base, work)
+    add_study(work, "[resources]\nhub_height_m = 135")
+    res = geotool("check", "study.toml", cwd=work)
+    assert res.returncode == 0, res.stderr
+    note = [line for line in res.stdout.splitlines() if "`geotool run`" in line]
+    assert note and "hub_height_m: 122 m, but" in note[0] and "135" in note[0], res.stdout

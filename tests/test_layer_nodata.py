@@ -74,3 +74,12 @@ def test_nodata_on_a_vector_layer_is_refused(tmp_path: Path) -> None:
     text = _study(tmp_path, '"hf.tif"') + 'roads = { path = "roads.gpkg", nodata = 0 }\n'
     with pytest.raises(ConfigError, match="vector layer"):
         loads_study(text, tmp_path / "study.toml")
+
+
+def test_a_path_with_a_nul_character_is_a_config_error(tmp_path: Path) -> None:
+    """Found by the fuzz test: ``Path.resolve`` raised a bare ValueError ("embedded null
+    byte") from a layer path holding \\x00 (TOML allows it as an escape)."""
+    text = _study(tmp_path, '"hf\\u0000.tif"')
+    with pytest.raises(ConfigError, match="NUL character") as err:
+        loads_study(text, tmp_path / "study.toml")
+    assert "layers" in str(err.value) and err.value.fix

@@ -131,6 +131,12 @@ def test_region_totals_equal_exactextract(fields: dict[str, np.ndarray], lazy: b
         _direct(fields["excluded"].astype("float32"), GRID, units, "sum") * 0.01,
         rtol=rel,
     )
+    no_data = np.isnan(fields["score"]) & ~fields["excluded"]  # the fixture's 5 % gaps
+    np.testing.assert_allclose(
+        table["no_data_km2"],
+        _direct(no_data.astype("float32"), GRID, units, "sum") * 0.01,
+        rtol=rel,
+    )
     np.testing.assert_allclose(
         table["score_mean"], _direct(fields["score"], GRID, units, "mean"), rtol=rel
     )

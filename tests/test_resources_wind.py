@@ -178,7 +178,7 @@ def test_land_cover_roughness_and_lazy_shear():
     out = lazy.compute().values
     assert out[0, 0] == pytest.approx(7.0 * np.log(150.0) / np.log(100.0))
     assert out[1, 0] < out[0, 1] < out[0, 0]  # rougher surface, stronger shear
-    assert np.isnan(out[1, 1])
+    assert out[1, 1] == pytest.approx(7.0 * 1.5 ** (1.0 / 7.0))  # no class: the 1/7 power law
 
 
 def test_air_density_matches_the_standard_atmosphere_table():
@@ -194,3 +194,13 @@ def test_air_density_matches_the_standard_atmosphere_table():
     np.testing.assert_allclose(lazy.values, [table[0.0], table[1000.0]], rtol=5e-4)
     with pytest.raises(ValueRangeError, match="elevation"):
         wind.air_density(20_000.0)
+
+
+def test_pixels_without_land_cover_take_the_one_seventh_power_law() -> None:
+    """WorldCover no data (0, or NaN after cleaning) has no roughness: the hub wind falls
+    back to v (h2/h1)^(1/7) instead of NaN; classified pixels keep the log law."""
+    v = np.array([6.0, 6.0, 6.0])
+    out = wind.wind_at_height(v, 100.0, 122.0, land_cover=np.array([30.0, 0.0, np.nan]))
+    z0 = 0.03  # WorldCover 30 (grassland), Wieringa 1992 class as in WORLDCOVER_ROUGHNESS_M
+    assert out[0] == pytest.approx(6.0 * np.log(122.0 / z0) / np.log(100.0 / z0), rel=1e-12)
+    np.testing.assert_allclose(out[1:], 6.0 * 1.22 ** (1.0 / 7.0), rtol=1e-12)

@@ -100,7 +100,7 @@ def test_temperature_at_depth_is_derived_at_the_profile_well_depth(tmp_path: Pat
     study = load_study(_study(tmp_path, ""))
     assert _resource_config(study, ResourceConfig, [geo]).geothermal_depth_m == 1500.0
     deep = load_study(_study(tmp_path, "\n[resources]\ngeothermal_depth_m = 3500.0\n"))
-    with pytest.raises(ConfigError, match="target_depth_m = 1500 m but"):
+    with pytest.raises(ConfigError, match="target_depth_m: 1500 m, but"):
         _resource_config(deep, ResourceConfig, [geo])
 
 

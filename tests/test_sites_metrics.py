@@ -370,7 +370,7 @@ def test_wind_machine_refuses_two_hub_heights() -> None:
     message = str(info.value)
     assert "122" in message and "135" in message and "s.toml: [resources]" in message
     assert "\n" not in message
-    with pytest.raises(ConfigError, match="windfarm_tall: \\[sites\\] hub_height_m = 149"):
+    with pytest.raises(ConfigError, match="windfarm_tall: \\[sites\\] hub_height_m: 149 m, but"):
         wind_machine({}, [builtin, _wind_profile("windfarm_tall", hub_height_m=149.0)], "s")
 
 
@@ -432,7 +432,7 @@ def test_profile_radius_reaches_the_green_energy_layer(tmp_path: Any) -> None:
         tmp_path / "study.toml",
     )
     profile = load_profile("datacenter", clash.profiles["datacenter"])
-    with pytest.raises(ConfigError, match=r"radius_km = 5 km but .*green_radius_m gives 30 km"):
+    with pytest.raises(ConfigError, match=r"radius_km: 5 km, but .*green_radius_m gives 30 km"):
         _resource_config(clash, ResourceConfig, [profile])
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import xarray as xr
 
 from geotool.carbon.config import CarbonConfig
@@ -71,6 +72,45 @@ OVERLAP_TOLERANCE = 1e-6
 noise of shared boundaries rather than land planted (and credited) twice."""
 
 
+def _id(value: Any) -> str:
+    """A parcel id as the user wrote it: ``'A-1'`` or ``7``, not ``np.int64(7)``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+PARCEL_COLUMNS = ("parcel_id", "species", "agb_t_ha", "baseline_tco2e_per_yr")
+"""Parcel attributes geotool reads (see :func:`carbon_parcels`)."""
+
+
+def _shapefile_names(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Parcel columns under the 10-character names a Shapefile (dBase) cuts them to
+    (``baseline_t``) renamed back to theirs, so that their values are not ignored."""
+    renames = {
+        name[:10]: name
+        for name in PARCEL_COLUMNS
+        if len(name) > 10 and name not in parcels.columns and name[:10] in parcels.columns
+    }
+    return parcels.rename(columns=renames) if renames else parcels
+
+
+def _check_inside(parcels: gpd.GeoDataFrame, stock: xr.Dataset, ids: pd.Series) -> None:
+    """Every parcel must touch the stock's grid: one outside it has neither stock nor land
+    data, yet would be credited its whole planting."""
+    xs, ys = np.asarray(stock["x"], dtype=float), np.asarray(stock["y"], dtype=float)
+    dx = abs(float(xs[1] - xs[0])) / 2 if xs.size > 1 else 0.0
+    dy = abs(float(ys[1] - ys[0])) / 2 if ys.size > 1 else 0.0
+    grid = shapely.box(xs.min() - dx, ys.min() - dy, xs.max() + dx, ys.max() + dy)
+    outside = ~parcels.geometry.intersects(grid).to_numpy()
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise InputError(
+            f"parcel {_id(ids.iloc[row])} lies outside the study grid ({int(outside.sum())} "
+            f"of {len(parcels)} parcels do): it has no stock or land-cover data to credit",
+            where=f"parcels row {row}",
+            fix="remove the parcels outside the study region, or run a study whose region "
+            "covers them",
+        )
+
+
 def _check_parcels(parcels: gpd.GeoDataFrame, id_field: str | None) -> None:
     """Parcels must be polygons that do not overlap, with distinct ids."""
     ids = parcels[id_field] if id_field else pd.Series(parcels.index, index=parcels.index)
@@ -78,14 +118,14 @@ def _check_parcels(parcels: gpd.GeoDataFrame, id_field: str | None) -> None:
     bad = [i for i, k in enumerate(kinds) if k not in ("Polygon", "MultiPolygon")]
     if bad:
         raise InputError(
-            f"parcel {ids.iloc[bad[0]]!r} is a {kinds[bad[0]] or 'missing geometry'}, not an area",
+            f"parcel {_id(ids.iloc[bad[0]])} is a {kinds[bad[0]] or 'missing geometry'}, not an area",
             where=f"parcels row {bad[0]}",
             fix="give parcels as polygons (plots, compartments), not points or lines",
         )
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(
-            f"parcel id {dup.iloc[0]!r} appears more than once",
+            f"parcel id {_id(dup.iloc[0])} appears more than once",
             where=f"parcels {id_field or 'index'}",
             fix="give every parcel its own id (or dissolve the rows into one parcel)",
         )
@@ -96,7 +136,7 @@ def _check_parcels(parcels: gpd.GeoDataFrame, id_field: str | None) -> None:
         shared = geoms[i].intersection(geoms[j]).area
         if shared > OVERLAP_TOLERANCE * min(geoms[i].area, geoms[j].area):
             raise InputError(
-                f"parcels {ids.iloc[i]!r} and {ids.iloc[j]!r} overlap by {shared / 1e4:,.2f} ha,"
+                f"parcels {_id(ids.iloc[i])} and {_id(ids.iloc[j])} overlap by {shared / 1e4:,.2f} ha,"
                 " which would be planted and credited twice",
                 where="parcels",
                 fix="clip the overlap from one of them (e.g. geopandas.overlay how='difference')",
@@ -128,6 +168,7 @@ def carbon_parcels(
     ``agb_t_ha`` attribute it uses the whole parcel area with the zone's IPCC R (Table 4.4
     class lookup) and CF (Table 4.3).
     """
+    parcels = _shapefile_names(parcels)
     if id_field is not None and id_field not in parcels.columns:
         raise InputError(
             f"no column '{id_field}' in the parcels",
@@ -145,6 +186,11 @@ def carbon_parcels(
     crs = stock_crs(stock)
     px_ha = pixel_area_ha(stock)
     _check_parcels(parcels.to_crs(crs), id_field)
+    _check_inside(
+        parcels.to_crs(crs),
+        stock,
+        parcels[id_field] if id_field else pd.Series(parcels.index, index=parcels.index),
+    )
     sums = parcel_layer_sums(stock, parcels)
     out = parcels.to_crs(crs).copy()
     ids = out[id_field].to_numpy() if id_field else out.index.to_numpy()

@@ -20,4 +20,8 @@ def layers(as_json: bool) -> None:
     for spec in cat.values():
         rng = f"{spec.valid_range[0]:g}..{spec.valid_range[1]:g}" if spec.valid_range else ""
         kind = f"{spec.kind}/{spec.values if spec.kind == 'raster' else spec.geometry}"
-        click.echo(f"{spec.name:<20} {kind:<19} {spec.units:<11} {rng:<14} {spec.description}")
+        other = sorted(spec.unit_conversions)
+        also = f" Other units: {', '.join(other)}." if other else ""
+        click.echo(
+            f"{spec.name:<20} {kind:<19} {spec.units:<11} {rng:<14} {spec.description}{also}"
+        )

@@ -19,9 +19,18 @@ def check(study_file: Path) -> None:
     from geotool.study import load_study
 
     study = load_study(study_file)  # before the heavy imports: a bad study fails in a blink
+    from geotool.errors import GeotoolError
+    from geotool.runner import check_profiles
     from geotool.stack import check_study
 
     problems, report = check_study(study)
+    try:  # what `run` with the built-in profiles refuses before reading any file (a note:
+        # the study may be meant for --profile files of its own)
+        check_profiles(study)
+    except GeotoolError as exc:
+        report.setdefault("notes", []).append(
+            f"`geotool run` with the built-in profiles stops: {exc}"
+        )
     for line in problems:
         click.echo(f"geotool: error: {line}", err=True)
     if problems:

@@ -97,7 +97,8 @@ def scan_values(
     Returns
     -------
     dict
-        ``min``, ``max`` (catalog units) and ``valid_share`` (0..1) of the pixels read.
+        ``min``, ``max``, ``mean`` (catalog units) and ``valid_share`` (0..1) of the pixels
+        read.
 
     Raises
     ------
@@ -121,13 +122,13 @@ def scan_values(
             where=src.label,
             fix="check that the file covers the region and that its nodata value is right",
         )
-    return {k: float(stats[k]) for k in ("min", "max", "valid_share")}
+    return {k: float(stats[k]) for k in ("min", "max", "mean", "valid_share")}
 
 
 def _scan(
     src: RasterSource, spec: LayerSpec, grid: Grid | None, max_pixels: int | None
 ) -> dict[str, Any]:
-    lo, hi, n_valid, n_total, step = np.inf, -np.inf, 0, 0, 1
+    lo, hi, n_valid, n_total, step, total = np.inf, -np.inf, 0, 0, 1, 0.0
     with _reading(src) as ds:
         win = region_window(ds, src, grid)
         c0, r0, width, height = (int(v) for v in win.flatten())
@@ -144,16 +145,42 @@ def _scan(
             n_valid += finite.size
             if finite.size:
                 lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-    return {"min": lo, "max": hi, "valid_share": n_valid / max(1, n_total), "step": step}
+                total += float(finite.sum(dtype=np.float64))
+    return {
+        "min": lo,
+        "max": hi,
+        "mean": total / n_valid if n_valid else float("nan"),
+        "valid_share": n_valid / max(1, n_total),
+        "step": step,
+    }
 
 
-def preflight_values(src: RasterSource, spec: LayerSpec, grid: Grid) -> None:
+def suspect_mean(spec: LayerSpec, mean: float) -> str | None:
+    """A note when a layer's mean over the region exceeds the catalog's ``mean_max`` (values
+    inside the valid range but in other units, e.g. a calm region's wind in km/h)."""
+    if spec.mean_max is None or not mean > spec.mean_max:
+        return None
+    units = sorted(spec.unit_conversions)
+    hint = f'units = "{units[0]}"' + (f" (or {', '.join(units[1:])})" if units[1:] else "")
+    return (
+        f"{spec.name} averages {mean:.3g} {spec.units} over the region, above the "
+        f"{spec.mean_max:g} {spec.units} of the highest regions: are the values in other units?"
+        + (f" If so, set {hint} in its [layers] entry" if units else "")
+    )
+
+
+def preflight_values(src: RasterSource, spec: LayerSpec, grid: Grid) -> float:
     """Check a sample of the source's region window against the catalog, cheaply.
 
     Reads an 8 × 8 lattice of 64 × 64-pixel windows spread over the part of the source that
     covers ``grid``. Values out of range or foreign class codes raise at once; when no sample
     holds a valid value the region window is scanned in full before the layer is declared
     all no-data.
+
+    Returns
+    -------
+    float
+        The mean valid value of what was read (catalog units; NaN when none).
 
     Raises
     ------
@@ -163,6 +190,7 @@ def preflight_values(src: RasterSource, spec: LayerSpec, grid: Grid) -> None:
     src = seam_free(src, grid)
     budget = (PREFLIGHT_SAMPLES * PREFLIGHT_WINDOW) ** 2
     any_valid = False
+    total, count = 0.0, 0
     with _reading(src) as ds:
         win = region_window(ds, src, grid)
         c0, r0, width, height = (int(v) for v in win.flatten())
@@ -175,6 +203,10 @@ def preflight_values(src: RasterSource, spec: LayerSpec, grid: Grid) -> None:
                 for c in cols:
                     sample = Window(c0 + int(c), r0 + int(r), size_c, size_r)
                     values = clean_values(ds.read(src.band, window=sample), spec, src)
-                    any_valid = any_valid or bool(np.isfinite(values).any())
+                    finite = values[np.isfinite(values)]
+                    any_valid = any_valid or bool(finite.size)
+                    total += float(finite.sum(dtype=np.float64))
+                    count += finite.size
     if small or not any_valid:
-        scan_values(src, spec, grid, max_pixels=budget)
+        return scan_values(src, spec, grid, max_pixels=budget)["mean"]
+    return total / count

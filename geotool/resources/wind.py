@@ -154,9 +154,11 @@ def wind_at_height(
     alpha
         Shear exponent (scalar or raster), typically 0.1–0.4.
     roughness_m
-        Roughness length z0 in metres (scalar or raster); must be below both heights.
+        Roughness length z0 in metres (scalar or raster); must be below both heights. Pixels
+        without one (NaN) take the power law with α = 1/7.
     land_cover
-        ESA WorldCover codes, turned into z0 with :func:`roughness_from_land_cover`.
+        ESA WorldCover codes, turned into z0 with :func:`roughness_from_land_cover`; pixels
+        without a class (no data) take the power law with α = 1/7.
 
     Returns
     -------
@@ -214,7 +216,10 @@ def _log_law_kernel(v: np.ndarray, z0: np.ndarray, *, h1: float, h2: float) -> n
     ok = (z0 > 0) & (z0 < min(h1, h2))
     z = np.where(ok, z0, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return v * np.log(h2 / z) / np.log(h1 / z)
+        log_law = v * np.log(h2 / z) / np.log(h1 / z)
+    # no roughness where the land cover has no data: the wind is there all the same, so the
+    # default power law stands in (a z0 out of range stays NaN: a wrong input, not a gap)
+    return np.where(np.isnan(z0), v * (h2 / h1) ** DEFAULT_SHEAR_EXPONENT, log_law)
 
 
 def _check_heights(h1: float, h2: float) -> tuple[float, float]:

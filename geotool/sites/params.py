@@ -204,8 +204,8 @@ def green_radius(
             agreed = (metres, source)
         elif not math.isclose(metres, agreed[0], rel_tol=1e-9):
             raise ConfigError(
-                f"{source} = {metres / 1000:g} km but {agreed[1]} gives {agreed[0] / 1000:g} km: "
-                "the green energy within the radius is derived once per study",
+                f"{metres / 1000:g} km, but {agreed[1]} gives {agreed[0] / 1000:g} km (the "
+                "green energy within the radius is derived once per study)",
                 where=source,
                 fix="give both the same radius ([resources] green_radius_m = 1000 × radius_km), "
                 "or run the profiles in separate studies",
@@ -241,7 +241,7 @@ def _one_per_study(
             agreed = (value, source)
         elif value != agreed[0]:
             raise ConfigError(
-                f"{source} = {value:g} m but {agreed[1]} = {agreed[0]:g} m: {derived}",
+                f"{value:g} m, but {agreed[1]} = {agreed[0]:g} m ({derived})",
                 where=source,
                 fix=fix,
             )

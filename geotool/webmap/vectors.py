@@ -79,6 +79,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "tier1_forest_removals_tco2e_per_yr": "Forest removals, Tier 1 (tCO₂e/yr)",
     "eligible_km2": "Eligible area (km²)",
     "excluded_km2": "Excluded area (km²)",
+    "no_data_km2": "Area without data (km²)",
     "covered_km2": "Area on the grid (km²)",
     "score_mean": "Mean score",
     "score_max": "Max score",
