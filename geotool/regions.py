@@ -12,8 +12,9 @@ a county counts half. Columns of :func:`summarise_regions`:
   ``score_max`` of eligible pixels;
 - ``sites``, ``site_area_km2`` and the site metrics that add up (``capacity_mw``,
   ``energy_gwh_per_yr``, ``it_load_mw``, ``electricity_gwh_per_yr``, ``tco2e_per_yr``,
-  ``mw_thermal`` ...), summed over the sites whose ``region`` is the unit (not a data
-  centre's ``co2_t_per_yr``, which nets each site against the same green supply);
+  ``co2_t_per_yr``, ``mw_thermal`` ...), summed over the sites whose ``region`` is the unit
+  (not a data centre's ``co2_t_per_yr_local_green``, which nets each site against the same
+  green supply);
 - ``eligible_<metric>`` — technical potential of *all* eligible land of the unit: wind
   ``capacity_mw`` (density × area) and ``energy_gwh_per_yr`` (Σ pixel capacity × CF × 8.76 ×
   (1 − wind_losses)),

@@ -111,7 +111,8 @@ def test_windfarm_density_energy_is_capacity_times_cf_times_8760() -> None:
         r = _rect_of(s)
         area = cf[r].size * 0.01
         assert s["area_km2"] == pytest.approx(area)
-        assert s["capacity_mw"] == pytest.approx(3.0 * area)  # PyPSA-Eur 3 MW/km²
+        # PyPSA-Eur 3 MW/km², in whole E-141/4200 turbines (4.2 MW each)
+        assert s["capacity_mw"] == pytest.approx(4.2 * math.floor(3.0 * area / 4.2))
         assert s["capacity_factor"] == pytest.approx(cf[r].astype("float32").mean(), rel=1e-6)
         assert s["energy_gwh_per_yr"] == pytest.approx(
             s["capacity_mw"] * s["capacity_factor"] * 8760.0 / 1000.0, rel=1e-12
@@ -237,8 +238,11 @@ def test_datacenter_latency_substation_and_co2() -> None:
         g = float(green.astype("float32")[row, col])
         assert s["green_energy_gwh_per_yr"] == pytest.approx(g)
         assert s["green_radius_km"] == 50.0
-        expected = max(0.0, it * s["pue"] * 8760.0 - g * 1000.0) * 0.5703  # MEE 2023 factor
-        assert s["co2_t_per_yr"] == pytest.approx(expected)
+        demand_mwh = it * s["pue"] * 8760.0
+        assert s["co2_t_per_yr"] == pytest.approx(demand_mwh * 0.5703)  # MEE 2023 grid factor
+        expected = max(0.0, demand_mwh - g * 1000.0) * 0.5703
+        assert s["co2_t_per_yr_local_green"] == pytest.approx(expected)
+        assert s["local_green_share"] == pytest.approx(min(1.0, g * 1000.0 / demand_mwh))
     assert (sites["it_load_mw"] == 1000.0).sum() == 1  # the 12 km² site hits the cap
 
 
@@ -258,7 +262,9 @@ def test_datacenter_latency_from_the_distance_layer() -> None:
         assert s["demand_distance_km"] == pytest.approx(d_km)
         assert s["latency_ms"] == pytest.approx(2.0 * d_km * 1.5 * 0.0049)
     assert sites["distance_to_substation_km"].isna().all()  # no substation data: NaN
-    assert sites["co2_t_per_yr"].isna().all()  # no green-energy layer: NaN, not a guess
+    assert sites["co2_t_per_yr_local_green"].isna().all()  # no green layer: NaN, not a guess
+    assert sites["local_green_share"].isna().all()
+    assert (sites["co2_t_per_yr"] > 0).all()  # location-based: the grid factor needs no layer
     capped, _ = _run(
         "datacenter",
         {"pue": np.full(GRID.shape, 1.3), "demand_centres_distance_m": np.minimum(dist, 20_000.0)},
@@ -462,5 +468,7 @@ def test_datacenter_co2_is_not_summed_per_region() -> None:
 
     # each site nets its demand against all green supply within its radius (as if built
     # alone): two sites next to one wind farm would both claim its output
-    assert "co2_t_per_yr" not in additive_columns("datacenter")
-    assert {"it_load_mw", "electricity_gwh_per_yr"} <= set(additive_columns("datacenter"))
+    assert "co2_t_per_yr_local_green" not in additive_columns("datacenter")
+    assert {"it_load_mw", "electricity_gwh_per_yr", "co2_t_per_yr"} <= set(
+        additive_columns("datacenter")
+    )

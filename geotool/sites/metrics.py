@@ -2,9 +2,10 @@
 
 Per family (see :data:`geotool.sites.options.METRIC_KINDS`):
 
-- **windfarm** — ``capacity_mw``: ``capacity_density_mw_per_km2 × area_km2`` (density mode)
-  or ``turbines × rated power`` with turbines of the profile's ``turbine`` type on a 5D × 7D
-  lattice inside the polygon (layout mode, :func:`lattice_turbines`); ``capacity_factor``:
+- **windfarm** — ``capacity_mw``: ``turbines × rated power`` of the profile's ``turbine``,
+  with ``turbines = ⌊capacity_density_mw_per_km2 × area_km2 / rated power⌋`` (density mode;
+  the unrounded density × area without a turbine type) or the turbines on a 5D × 7D lattice
+  inside the polygon (layout mode, :func:`lattice_turbines`); ``capacity_factor``:
   mean of ``wind_capacity_factor`` over the site's pixels; ``energy_gwh_per_yr =
   capacity_mw × capacity_factor × 8,760 h × (1 − wind_losses) / 1,000``, with the study's
   ``[resources] wind_losses`` (wakes, availability, electrical; recorded on the CF layer).
@@ -19,9 +20,12 @@ Per family (see :data:`geotool.sites.options.METRIC_KINDS`):
   ``= 2 × demand_distance_km × route_factor × 0.0049 ms``; ``distance_to_substation_km``:
   polygon to the nearest substation of ≥ 220 kV; ``green_energy_gwh_per_yr``: the
   ``green_energy_gwh_per_yr_within_radius`` layer at the centroid's pixel (its radius in
-  ``green_radius_km``); ``co2_t_per_yr = max(0, it_load_mw × pue × 8,760 − 1,000 ×
-  green_energy_gwh_per_yr) × grid_emission_factor_tco2_per_mwh`` — each site as if it alone
-  used the nearby green supply.
+  ``green_radius_km``); ``co2_t_per_yr = it_load_mw × pue × 8,760 ×
+  grid_emission_factor_tco2_per_mwh`` (location-based, GHG Protocol Scope 2 Guidance 2015);
+  ``local_green_share = min(1, 1,000 × green_energy_gwh_per_yr / (it_load_mw × pue × 8,760))``
+  and ``co2_t_per_yr_local_green = max(0, it_load_mw × pue × 8,760 − 1,000 ×
+  green_energy_gwh_per_yr) × factor``: the best case of meeting the demand from the local
+  wind and PV potential first, each site as if it alone used it.
 - **carbon_sink** — ``area_ha``, ``tco2e_per_yr`` and ``tco2e_total`` of planting the site
   with :attr:`SiteOptions.carbon` ``.species`` over ``.crediting_years``
   (:func:`geotool.carbon.afforestation_removals`), or at the profile's flat
@@ -101,9 +105,11 @@ def _wind(
     info = profile_turbine(profile)
     if wind_capacity_mode(profile, opt) == "density":
         capacity = required_param(profile, "capacity_density_mw_per_km2", "windfarm") * area
+        if info is not None:  # whole turbines of the profile's type: 4 × 3 MW, not 13.6 MW
+            turbines = np.floor(capacity / info.nominal_power_mw + 1e-9).astype(np.int64)
+            out["turbines"] = turbines
+            capacity = turbines * info.nominal_power_mw
         out["capacity_mw"] = capacity
-        if info is not None:
-            out["turbines"] = np.floor(capacity / info.nominal_power_mw + 1e-9).astype(np.int64)
     else:
         capacity_density_mw_per_km2("windfarm", profile, opt)  # raises without a turbine
         assert info is not None
@@ -182,7 +188,13 @@ def _datacenter(
     factor = GRID_EMISSION_FACTOR_TCO2_PER_MWH if factor is None else factor
     demand_mwh = out["it_load_mw"].to_numpy() * out["pue"].to_numpy() * HOURS_PER_YEAR
     out["electricity_gwh_per_yr"] = demand_mwh / 1000.0
-    out["co2_t_per_yr"] = np.maximum(0.0, demand_mwh - 1000.0 * green) * factor
+    # location-based emissions (GHG Protocol Scope 2 Guidance, 2015: grid-average factor)
+    out["co2_t_per_yr"] = demand_mwh * factor
+    # the best case: demand met first from the local wind and PV potential (an upper bound on
+    # what a green supply contract there could deliver; the site as if built alone)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["local_green_share"] = np.minimum(1.0, 1000.0 * green / demand_mwh)
+    out["co2_t_per_yr_local_green"] = np.maximum(0.0, demand_mwh - 1000.0 * green) * factor
 
 
 def _carbon(out: pd.DataFrame, profile: Profile, opt: SiteOptions) -> None:

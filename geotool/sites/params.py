@@ -330,14 +330,14 @@ def capacity_density_mw_per_km2(
 def additive_columns(kind: MetricKind | None) -> tuple[str, ...]:
     """Metric columns that add up over sites (summed per region).
 
-    Not a data centre's ``co2_t_per_yr``: each site nets its demand against all the green
-    supply within its radius, as if it alone were built, so the sites of one county would
-    count the same wind and solar output several times (the demo's Lechang: 8 sites needing
-    42,042 GWh/yr summed to 0 t)."""
+    Not a data centre's ``co2_t_per_yr_local_green``: each site nets its demand against all
+    the green supply within its radius, as if it alone were built, so the sites of one county
+    would count the same wind and solar output several times (the demo's Lechang: 8 sites
+    needing 42,042 GWh/yr summed to 0 t). The location-based ``co2_t_per_yr`` adds up."""
     return {
         "windfarm": ("capacity_mw", "energy_gwh_per_yr"),
         "solarfarm": ("capacity_mwp", "energy_gwh_per_yr"),
-        "datacenter": ("it_load_mw", "electricity_gwh_per_yr"),
+        "datacenter": ("it_load_mw", "electricity_gwh_per_yr", "co2_t_per_yr"),
         "carbon_sink": ("area_ha", "tco2e_per_yr", "tco2e_total"),
         "geothermal_heat": ("mw_thermal",),
         None: (),
