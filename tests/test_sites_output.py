@@ -70,7 +70,23 @@ def test_format_top_lists_the_best_n_in_rank_order() -> None:
     assert "capacity_mw" in lines[0] and "energy_gwh_per_yr" in lines[0]
     assert [ln.split()[1] for ln in lines[1:]] == ["windfarm-001", "windfarm-002", "windfarm-003"]
     assert "windfarm-004" not in text
-    assert format_top(_sites(0), 5) == "no candidate sites"
+    assert format_top(_sites(0), 5).startswith("no candidate sites: ")
+
+
+@pytest.mark.parametrize(
+    ("threshold", "reason"),
+    [
+        (float("inf"), "no eligible pixel (every pixel of the region is excluded"),
+        (0.0, "the best eligible pixels score 0"),
+        (0.62, "no area scoring 0.62 or more (and > 0) is as large as the profile's [sites]"),
+    ],
+)
+def test_no_sites_says_why(threshold: float, reason: str) -> None:
+    """A run in Ruyuan printed a bare "no candidate sites": its 146 eligible pixels all
+    scored 0 (more than 5 km from a road)."""
+    empty = _sites(0)
+    empty.attrs["threshold"] = threshold
+    assert format_top(empty, 5).startswith(f"no candidate sites: {reason}")
 
 
 @pytest.mark.parametrize("n", [0, 1, 20])

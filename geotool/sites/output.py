@@ -14,9 +14,11 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -73,6 +75,30 @@ def write_sites(gdf: gpd.GeoDataFrame, outdir: OutputDir | Path, profile_name: s
     return [gpkg, parquet]
 
 
+def _why_none(threshold: Any) -> str:
+    """Why a profile has no site, from the candidate threshold extract_sites used.
+
+    >>> _why_none(float("inf"))[:18], _why_none(0.62)[:38]
+    ('no eligible pixel ', 'no area scoring 0.62 or more (and > 0)')
+    """
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        return "see the score raster"
+    if not math.isfinite(t):
+        # an empty score histogram: no pixel has a score at all
+        return (
+            "no eligible pixel (every pixel of the region is excluded by a constraint or has "
+            "no data; the limiting raster names the constraint)"
+        )
+    if t <= 0.0:
+        return "the best eligible pixels score 0 (the limiting raster names the criterion at 0)"
+    return (
+        f"no area scoring {t:.3g} or more (and > 0) is as large as the profile's [sites] "
+        "min_area_km2 (see the score and limiting rasters for what holds the scores down)"
+    )
+
+
 def format_top(gdf: gpd.GeoDataFrame, n: int = 10) -> str:
     """Text table of the ``n`` best sites (by ``rank``) for ``geotool run --top N``.
 
@@ -80,7 +106,7 @@ def format_top(gdf: gpd.GeoDataFrame, n: int = 10) -> str:
     metrics; CJK region names are aligned by display width.
     """
     if len(gdf) == 0:
-        return "no candidate sites"
+        return "no candidate sites: " + _why_none(gdf.attrs.get("threshold"))
     kind = gdf.attrs.get("metric_kind")
     metrics = [c for c in metric_columns(kind if kind != "none" else None) if c in gdf.columns]
     if not metrics:
