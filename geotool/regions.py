@@ -7,8 +7,10 @@ a county counts half. Columns of :func:`summarise_regions`:
   ``covered_km2`` — Σ coverage fraction × pixel area over the grid (= ``area_km2`` when the
   grid covers the unit);
 - ``eligible_km2`` / ``excluded_km2`` — coverage-weighted area of pixels with a score / removed
-  by a constraint; ``no_data_km2`` — the rest of ``covered_km2``: pixels an input has no data
-  for (e.g. a layer that covers part of the unit); ``score_mean`` (coverage-weighted) and
+  by a constraint; ``no_data_km2`` — coverage-weighted area of the pixels (centre in the
+  unit) that are neither: an input has no data there (e.g. a layer that covers part of the
+  unit; not the border pixels whose centre is outside the region, which a run leaves
+  unscored); ``score_mean`` (coverage-weighted) and
   ``score_max`` of eligible pixels;
 - ``sites``, ``site_area_km2`` and the site metrics that add up (``capacity_mw``,
   ``energy_gwh_per_yr``, ``it_load_mw``, ``electricity_gwh_per_yr``, ``tco2e_per_yr``,
@@ -47,6 +49,7 @@ from pyproj import CRS
 from geotool.errors import CRSError, GeometryError, InputError
 from geotool.grid import Grid
 from geotool.io.outputs import OutputDir, RasterOutput, write_cogs
+from geotool.io.rasterize import build_index, mask_layer
 from geotool.resources import geothermal
 from geotool.sites.layers import temperature_layer, wind_cf_layer, wind_losses
 from geotool.sites.options import SiteOptions
@@ -272,6 +275,7 @@ def summarise_regions(
     excluded = _excluded(evaluated, profile)
     if excluded is not None:
         rasters["excluded"] = excluded.astype("float32")
+        rasters["no_data"] = _no_data(score, excluded, units, grid)
     potentials = _potential_rasters(evaluated, profile, grid, stack, opt)
     rasters.update(potentials)
     z = zonal_table(rasters, units, grid, workdir=workdir)
@@ -294,7 +298,7 @@ def summarise_regions(
     table.insert(
         table.columns.get_loc("excluded_km2") + 1,
         "no_data_km2",
-        np.clip(table["covered_km2"] - table["eligible_km2"] - table["excluded_km2"], 0.0, None),
+        z["no_data_sum"].to_numpy() * px_km2 if "no_data" in rasters else np.nan,
     )
     _site_totals(table, sites, additive_columns(kind))
     density = capacity_density_mw_per_km2(kind, profile, opt) if kind else None
@@ -310,6 +314,25 @@ def summarise_regions(
     gdf = gpd.GeoDataFrame(table, geometry=units.geometry.values, crs=grid.crs)
     gdf.attrs.update(profile=profile.name)
     return gdf
+
+
+def _no_data(
+    score: xr.DataArray, excluded: xr.DataArray, units: gpd.GeoDataFrame, grid: Grid
+) -> Any:
+    """float32 0/1: pixels neither scored nor excluded whose centre lies in a unit. The run
+    blanks pixels whose centre is outside the region the same way (``clip_to_region``): the
+    border pixels a unit only partly covers are not without data."""
+    lazy = isinstance(score.data, da.Array)
+    chunk = max(score.data.chunksize) if lazy else max(grid.shape)
+    # one polygon, no inner edges; the 0.1 mm buffer closes the slivers a reprojection leaves
+    # between units that share a border (pixel centres on that border are inside)
+    outline = units.union_all().buffer(1e-6 * grid.res)
+    union = gpd.GeoDataFrame(geometry=[outline], crs=units.crs)
+    centre: Any = mask_layer(build_index(union, grid), grid, name="unit_centres", chunk=chunk).data
+    if not lazy:
+        centre = np.asarray(centre.compute())
+    ex = excluded.transpose("y", "x").data
+    return (score.isnull().data & ~(ex > 0) & (centre > 0)).astype("float32")
 
 
 def _excluded(evaluated: xr.Dataset, profile: Profile) -> xr.DataArray | None:

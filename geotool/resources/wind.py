@@ -162,8 +162,9 @@ def wind_at_height(
 
     Returns
     -------
-    Wind speed at ``to_height_m`` in m/s. Pixels whose z0 is not below both heights, or
-    whose land-cover code is unknown, are NaN.
+    Wind speed at ``to_height_m`` in m/s. Pixels whose z0 is not below both heights are
+    NaN; pixels without a z0 (NaN, or a land-cover code that is not a WorldCover class)
+    take the 1/7 power law.
 
     Examples
     --------
