@@ -52,3 +52,13 @@ def test_impossible_air_density_is_clamped_on_lazy_input_and_the_cf_stays_define
     assert np.isfinite(cf).all()  # was NaN: the density left the tabulated 0.44..1.60
     for got, density in zip(cf[:2], (1.60, 0.44), strict=True):
         assert got == pytest.approx(_windpowerlib_cf("E-115/3000", 7.0, 2.0, density), rel=0.01)
+
+
+def test_concrete_density_carries_no_clamp_comment() -> None:
+    """Concrete input is checked, not clamped: no "clamped" comment on a DataArray of it."""
+
+    from geotool.resources.atmosphere import air_density
+
+    rho = air_density(xr.DataArray(np.array([0.0, 1000.0]), dims="x"))
+    assert "comment" not in rho.attrs
+    np.testing.assert_allclose(rho.values[0], 1.225, rtol=1e-3)  # ISA sea level

@@ -119,12 +119,13 @@ def _checked_density(kernel: Callable[..., np.ndarray], *args: ArrayLike) -> Arr
                 if len(arrays) > 1
                 else "pass metres above sea level of the hub (ground + hub height, below ~9,400 m)",
             )
+    lazy = any(is_lazy(a) for a in args)  # concrete input was checked above: nothing to clamp
     return apply_pointwise(
         _clamped,
         *args,
         kwargs={"kernel": kernel},
         name="air_density",
-        attrs={"units": "kg/m3", "comment": _CLAMP_NOTE},
+        attrs={"units": "kg/m3", **({"comment": _CLAMP_NOTE} if lazy else {})},
     )
 
 
