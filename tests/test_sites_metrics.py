@@ -472,3 +472,14 @@ def test_datacenter_co2_is_not_summed_per_region() -> None:
     assert {"it_load_mw", "electricity_gwh_per_yr", "co2_t_per_yr"} <= set(
         additive_columns("datacenter")
     )
+
+
+def test_windfarm_density_columns_read_capacity_then_turbines() -> None:
+    cf = np.full(GRID.shape, 0.3)
+    sites, _ = _run(
+        "windfarm",
+        {"wind_capacity_factor": cf},
+        attrs={"wind_capacity_factor": {"turbine": "E-141/4200"}},
+    )
+    columns = list(sites.columns)
+    assert columns.index("capacity_mw") < columns.index("turbines")

@@ -105,11 +105,13 @@ def _wind(
     info = profile_turbine(profile)
     if wind_capacity_mode(profile, opt) == "density":
         capacity = required_param(profile, "capacity_density_mw_per_km2", "windfarm") * area
+        turbines = None
         if info is not None:  # whole turbines of the profile's type: 4 × 3 MW, not 13.6 MW
             turbines = np.floor(capacity / info.nominal_power_mw + 1e-9).astype(np.int64)
-            out["turbines"] = turbines
             capacity = turbines * info.nominal_power_mw
         out["capacity_mw"] = capacity
+        if turbines is not None:
+            out["turbines"] = turbines
     else:
         capacity_density_mw_per_km2("windfarm", profile, opt)  # raises without a turbine
         assert info is not None

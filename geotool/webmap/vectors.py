@@ -54,7 +54,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "area_ha": "Area (ha)",
     "tco2e_total": "Sequestration, total (tCO₂e)",
     "temperature_c": "Temperature (°C)",
-    "mw_thermal": "Heat (MW thermal)",
+    "mw_thermal": "Recoverable heat over the project life (MW thermal)",
     "limiting": "Limited most by",
     "region": "Region",
     "turbines": "Turbines",
