@@ -409,3 +409,28 @@ def test_a_quoted_number_error_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_profile(path)
     assert "write it without quotes, e.g. max = 4.0" in str(err.value)
+
+
+def test_profiles_check_with_a_study_shows_the_weights_run_scores_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`[profiles.solarfarm.weights] grid = 0.5` is merged with the built-in weights and
+    renormalised: 0.5 / (0.45 + 0.5 + 0.20 + 0.10) = 0.400 (a user saw 0.4 in the run and no
+    command showed it)."""
+    from geotool.cli import main
+
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "s"\nbbox = [113.0, 24.0, 113.2, 24.2]\nbbox_crs = "EPSG:4326"\n'
+        "resolution = 100\n[profiles.solarfarm.weights]\ngrid = 0.5\n",
+        encoding="utf-8",
+    )
+    main(["profiles", "check", "solarfarm"])
+    plain = capsys.readouterr().out
+    main(["profiles", "check", "solarfarm", "--study", str(tmp_path / "study.toml")])
+    merged = capsys.readouterr().out
+
+    def grid_weight(text: str) -> str:
+        return next(ln for ln in text.splitlines() if ln.strip().startswith("grid:")).split()[-1]
+
+    assert grid_weight(plain) == "0.250" and grid_weight(merged) == "0.400", merged
+    assert "with the overrides of" in merged

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -32,14 +34,32 @@ def show(name: str) -> None:
 
 @profiles.command("check")
 @click.argument("name")
-def check(name: str) -> None:
-    """Validate a profile (built-in NAME or file path) and summarise it."""
+@click.option(
+    "--study",
+    "study_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Apply this study's [profiles.<name>] overrides first (the profile `run` scores).",
+)
+def check(name: str, study_file: Path | None) -> None:
+    """Validate a profile (built-in NAME or file path) and summarise it: its constraints and
+    the weights it scores with (normalised; with --study, after the study's overrides)."""
     from geotool.sites.params import check_site_params
     from geotool.suitability import load_profile
 
-    p = load_profile(name)
-    check_site_params(p)  # what the site metrics need, known before any run
+    if study_file is None:
+        p = load_profile(name)
+        check_site_params(p)  # what the site metrics need, known before any run
+    else:
+        from geotool.runner import _load_profiles, site_options
+        from geotool.study import load_study
+
+        study = load_study(study_file)
+        p = _load_profiles(study, [name], load_profile)[0][0]
+        check_site_params(p, site_options(study))
     click.echo(f"{p.name}: {p.description}")
+    if study_file is not None:
+        click.echo(f"  with the overrides of {study_file}")
     click.echo(f"  constraints: {len(p.constraints)}")
     for c in p.constraints:
         click.echo(f"    {c.name}: {c.describe()}")
