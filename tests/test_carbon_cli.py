@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -168,3 +169,27 @@ def test_carbon_notes_a_crediting_period_outside_the_standards_range(
     assert note in capsys.readouterr().err
     assert any(note in n for n in json.loads((out / "manifest.json").read_text())["notes"])
     assert len(pd.read_csv(out / "carbon_vintages.csv")) == 10  # still computed
+
+
+def test_carbon_notes_parcels_that_are_forest_already(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a forest_cover layer (80 % crown cover everywhere) both parcels are forest:
+    `carbon` notes it (A/R credits are for non-forest land) and writes forest_share."""
+    write_tif(
+        tmp_path / "cover.tif",
+        np.full((90, 110), 80.0, dtype="float32"),
+        crs="EPSG:4326",
+        transform=Affine(0.02, 0.0, 112.8, 0.0, -0.02, 25.6),
+    )
+    text = study.read_text(encoding="utf-8")
+    study.write_text(
+        text.replace('biomass = "agb.tif"', 'biomass = "agb.tif"\nforest_cover = "cover.tif"'),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o5"
+    main(["carbon", str(study), "--parcels", str(tmp_path / "parcels.geojson"), "--out", str(out)])
+    assert "parcels 0, 1 are at least 50% forest already" in capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert any("forest already" in n for n in manifest["notes"])
+    assert pd.read_csv(out / "carbon_parcels.csv")["forest_share"].tolist() == [1.0, 1.0]

@@ -301,3 +301,32 @@ def test_region_parts_with_one_id_are_one_row(counties: gpd.GeoDataFrame, grid: 
     parts = carbon_regions(stock, counties.iloc[[0, 2]], id_field="name")
     assert merged["stock_tco2e"].iloc[0] == pytest.approx(parts["stock_tco2e"].sum(), rel=1e-9)
     assert merged["area_ha"].iloc[0] == pytest.approx(parts["area_ha"].sum(), rel=1e-9)
+
+
+def test_parcels_that_are_forest_already_are_noted(grid: Grid) -> None:
+    """forest_share is the share of a parcel's pixels that are forest (crown cover >= 20 %),
+    by exactextract independently; a parcel at >= 50 % is noted: A/R credits are for
+    planting land that is not forest at the start."""
+    from geotool.carbon.project import parcel_notes
+
+    base = _stack(grid)
+    _, cols = np.mgrid[0 : grid.height, 0 : grid.width]
+    cover = np.where(cols < grid.width // 2, 70.0, 5.0).astype("float32")  # west half forest
+    stack = base.assign(forest_cover=(("y", "x"), da.from_array(cover, chunks=64)))
+    config = CarbonConfig()
+    left, bottom, right, _ = grid.bounds
+    mid = (left + right) / 2
+    parcels = gpd.GeoDataFrame(
+        {"pid": ["west", "east"]},
+        geometry=[
+            box(left + 10 * RES, bottom + 10 * RES, left + 20 * RES, bottom + 20 * RES),
+            box(mid + 10 * RES, bottom + 10 * RES, mid + 20 * RES, bottom + 20 * RES),
+        ],
+        crs=CRS,
+    )
+    table = carbon_parcels(carbon_stock(stack, config), parcels, config, id_field="pid")
+    expected = _direct_sum((cover >= 20.0).astype("float32"), grid, parcels) / 100.0  # 10x10 px
+    np.testing.assert_allclose(table["forest_share"], expected, atol=1e-6)
+    assert table["forest_share"].tolist() == [1.0, 0.0]
+    notes = parcel_notes(table, config)
+    assert len(notes) == 1 and notes[0].startswith("parcels west are at least 50% forest")

@@ -229,6 +229,13 @@ def carbon_parcels(
     out["stock_source"] = source
     # share of the parcel with stock data (0 outside the grid or where every layer is no-data)
     out["stock_data_share"] = np.clip(safe_ratio(data_ha, area), 0.0, 1.0)
+    # share of the parcel that is forest already (the study's forest definition), NaN
+    # without a forest_cover or land_cover layer: A/R credits assume non-forest land
+    out["forest_share"] = (
+        np.clip(safe_ratio(sums["forest_sum"], sums["forest_count"]), 0.0, 1.0)
+        if "forest_sum" in sums
+        else np.nan
+    )
 
     removals = planting_removals_matrix(list(species), area, config.crediting_years)
     out["removals_tco2e_total"] = removals.sum(axis=1)
@@ -239,6 +246,31 @@ def carbon_parcels(
         default_base if base is None else np.where(np.isnan(base), default_base, base)
     )
     return out
+
+
+FOREST_PARCEL_SHARE = 0.5
+"""Forest share above which a parcel is noted as forest already: afforestation and
+reforestation credits (CCER-14-001-V01, VCS VM0047 ARR, CDM A/R) are for planting land that
+is not forest at the start, so removals credited there as a new planting overstate."""
+
+
+def parcel_notes(table: pd.DataFrame, config: CarbonConfig) -> list[str]:
+    """Notes on parcels that are mostly forest already (see :data:`FOREST_PARCEL_SHARE`)."""
+    share = table["forest_share"].to_numpy(dtype=float) if "forest_share" in table else None
+    if share is None:
+        return []
+    with np.errstate(invalid="ignore"):
+        forested = share >= FOREST_PARCEL_SHARE
+    if not forested.any():
+        return []
+    ids = ", ".join(_id(v).strip("'") for v in table["parcel_id"].to_numpy()[forested][:5])
+    more = f" and {int(forested.sum()) - 5} more" if forested.sum() > 5 else ""
+    return [
+        f"parcels {ids}{more} are at least {FOREST_PARCEL_SHARE:.0%} forest already (crown "
+        f"cover >= {config.forest_threshold_pct:g} % or tree land cover; column forest_share): "
+        "their credits are those of a new planting, which A/R standards give only for land "
+        "that is not forest at the start"
+    ]
 
 
 def project_credits(

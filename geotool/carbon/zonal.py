@@ -235,7 +235,8 @@ def carbon_regions(
 
 
 def parcel_layer_sums(stock: xr.Dataset, parcels: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Coverage-weighted sums of AGB, BGB, biomass, carbon and CO2e per parcel."""
+    """Coverage-weighted sums of AGB, BGB, biomass, carbon and CO2e per parcel (and of the
+    0/1 ``forest`` mask when the stock has one)."""
     agb = stock["agb_t_ha"]
     layers = {
         "agb": agb,
@@ -244,6 +245,8 @@ def parcel_layer_sums(stock: xr.Dataset, parcels: gpd.GeoDataFrame) -> pd.DataFr
         "carbon": stock["carbon_t_ha"],
         "co2e": stock["co2e_t_ha"],
     }
+    if "forest" in stock:
+        layers["forest"] = stock["forest"].astype("float32")
     return zonal_sums(stock, parcels, layers, "parcels")
 
 

@@ -43,6 +43,7 @@ def carbon(
     from geotool.carbon import CarbonConfig, run_carbon
     from geotool.carbon.outputs import write_carbon_outputs
     from geotool.carbon.params import get_standard
+    from geotool.carbon.project import parcel_notes
     from geotool.errors import ConfigError, InputError
     from geotool.io.outputs import OutputDir, file_record, write_manifest
     from geotool.io.vector import read_vector
@@ -71,7 +72,10 @@ def carbon(
             raise
         raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
-    for note in config.credit_notes(result["credits"]):
+    found = config.credit_notes(result["credits"])
+    if result["parcels"] is not None:
+        found += parcel_notes(result["parcels"], config)
+    for note in found:
         notes.append(note)
         click.echo(f"note: {note}", err=True)
     read_files = study_files(study) + ([parcels] if parcels is not None else [])
