@@ -483,3 +483,24 @@ def test_windfarm_density_columns_read_capacity_then_turbines() -> None:
     )
     columns = list(sites.columns)
     assert columns.index("capacity_mw") < columns.index("turbines")
+
+
+def test_a_fixed_threshold_above_every_score_names_the_threshold() -> None:
+    """`[sites] threshold = 0.95` and a best score of 0.9: no candidate pixel at all, so the
+    reason is the threshold, not min_area_km2."""
+    from geotool.sites import format_top
+
+    base = load_profile("solarfarm")
+    spec = replace(base.sites, threshold=0.95, top_share=None, params=PARAMS["solarfarm"])
+    p = replace(
+        base,
+        constraints=(),
+        criteria=(Criterion("q", Linear(0.0, 1.0), layer="q"),),
+        weighting=DirectWeights({"q": 1.0}),
+        aggregation=Aggregation(),
+        sites=spec,
+    )
+    stack = _stack({"q": np.full(GRID.shape, 0.9)})
+    sites = extract_sites(evaluate(stack, p), p, GRID, stack=stack)
+    assert len(sites) == 0 and sites.attrs["candidate_areas"] == 0
+    assert format_top(sites).startswith("no candidate sites: no pixel scores 0.95 or more")

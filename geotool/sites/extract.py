@@ -264,7 +264,12 @@ def extract_sites(
     )
     result = pd.concat([sites.drop(columns="geometry"), metrics], axis=1)
     gdf = gpd.GeoDataFrame(result, geometry=list(kept), crs=grid.crs)
-    gdf.attrs.update(profile=profile.name, threshold=threshold, metric_kind=kind or "none")
+    gdf.attrs.update(
+        profile=profile.name,
+        threshold=threshold,
+        candidate_areas=int(n),
+        metric_kind=kind or "none",
+    )
     return gdf
 
 

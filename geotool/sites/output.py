@@ -75,7 +75,7 @@ def write_sites(gdf: gpd.GeoDataFrame, outdir: OutputDir | Path, profile_name: s
     return [gpkg, parquet]
 
 
-def _why_none(threshold: Any) -> str:
+def _why_none(threshold: Any, candidate_areas: int | None = None) -> str:
     """Why a profile has no site, from the candidate threshold extract_sites used.
 
     >>> _why_none(float("inf"))[:18], _why_none(0.62)[:38]
@@ -93,6 +93,11 @@ def _why_none(threshold: Any) -> str:
         )
     if t <= 0.0:
         return "the best eligible pixels score 0 (the limiting raster names the criterion at 0)"
+    if candidate_areas == 0:  # a fixed [sites] threshold above every score
+        return (
+            f"no pixel scores {t:.3g} or more (and > 0): lower the profile's [sites] "
+            "threshold, or see the limiting raster"
+        )
     return (
         f"no area scoring {t:.3g} or more (and > 0) is as large as the profile's [sites] "
         "min_area_km2 (see the score and limiting rasters for what holds the scores down)"
@@ -106,7 +111,9 @@ def format_top(gdf: gpd.GeoDataFrame, n: int = 10) -> str:
     metrics; CJK region names are aligned by display width.
     """
     if len(gdf) == 0:
-        return "no candidate sites: " + _why_none(gdf.attrs.get("threshold"))
+        return "no candidate sites: " + _why_none(
+            gdf.attrs.get("threshold"), gdf.attrs.get("candidate_areas")
+        )
     kind = gdf.attrs.get("metric_kind")
     metrics = [c for c in metric_columns(kind if kind != "none" else None) if c in gdf.columns]
     if not metrics:
