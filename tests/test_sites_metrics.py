@@ -57,6 +57,24 @@ def _stack(
     return ds
 
 
+def _q_profile(kind: str, params: dict[str, Any] | None = None, threshold: float = 0.5) -> Any:
+    """The built-in ``kind`` scoring one layer ``q`` (linear 0..1), no constraints, sites at
+    ``q >= threshold`` with the pinned PARAMS."""
+    base = load_profile(kind)
+    spec = replace(
+        base.sites, threshold=threshold, top_share=None, min_separation_m=0.0, max_area_km2=None
+    )
+    spec = replace(spec, params={**base.sites.params, **PARAMS[kind], **(params or {})})
+    return replace(
+        base,
+        constraints=(),
+        criteria=(Criterion("q", Linear(0.0, 1.0), layer="q"),),
+        weighting=DirectWeights({"q": 1.0}),
+        aggregation=Aggregation(),
+        sites=spec,
+    )
+
+
 def _run(
     kind: str,
     layers: dict[str, np.ndarray],
@@ -66,19 +84,7 @@ def _run(
     vectors: dict[str, gpd.GeoDataFrame] | None = None,
     params: dict[str, Any] | None = None,
 ) -> tuple[gpd.GeoDataFrame, xr.Dataset]:
-    base = load_profile(kind)
-    spec = replace(
-        base.sites, threshold=0.5, top_share=None, min_separation_m=0.0, max_area_km2=None
-    )
-    spec = replace(spec, params={**base.sites.params, **PARAMS[kind], **(params or {})})
-    p = replace(
-        base,
-        constraints=(),
-        criteria=(Criterion("q", Linear(0.0, 1.0), layer="q"),),
-        weighting=DirectWeights({"q": 1.0}),
-        aggregation=Aggregation(),
-        sites=spec,
-    )
+    p = _q_profile(kind, params)
     q = np.zeros(GRID.shape)
     for r in RECTS:
         q[r] = 1.0
@@ -490,16 +496,7 @@ def test_a_fixed_threshold_above_every_score_names_the_threshold() -> None:
     reason is the threshold, not min_area_km2."""
     from geotool.sites import format_top
 
-    base = load_profile("solarfarm")
-    spec = replace(base.sites, threshold=0.95, top_share=None, params=PARAMS["solarfarm"])
-    p = replace(
-        base,
-        constraints=(),
-        criteria=(Criterion("q", Linear(0.0, 1.0), layer="q"),),
-        weighting=DirectWeights({"q": 1.0}),
-        aggregation=Aggregation(),
-        sites=spec,
-    )
+    p = _q_profile("solarfarm", threshold=0.95)
     stack = _stack({"q": np.full(GRID.shape, 0.9)})
     sites = extract_sites(evaluate(stack, p), p, GRID, stack=stack)
     assert len(sites) == 0 and sites.attrs["candidate_areas"] == 0
