@@ -305,19 +305,47 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
     return out
 
 
+def _lonlat_bounds(
+    region: gpd.GeoDataFrame | gpd.GeoSeries,
+) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of the region in degrees; across 180° ``east`` exceeds 180
+    (a region stored split at 180°, as GeoJSON asks, has parts at -180 and +180: its plain
+    bounds span the globe and centre on Greenwich).
+
+    >>> import geopandas as gpd, shapely
+    >>> fiji = gpd.GeoSeries([shapely.box(177, -19, 180, -16), shapely.box(-180, -19, -178, -16)],
+    ...                      crs="EPSG:4326")
+    >>> _lonlat_bounds(fiji)
+    (177.0, -19.0, 182.0, -16.0)
+    """
+    ll = region.to_crs("EPSG:4326")
+    bounds = ll.geometry.explode(index_parts=False).bounds
+    west, south, east, north = (float(v) for v in ll.total_bounds)
+    shifted_west = bounds["minx"].where(bounds["minx"] >= 0, bounds["minx"] + 360.0).min()
+    shifted_east = bounds["maxx"].where(bounds["minx"] >= 0, bounds["maxx"] + 360.0).max()
+    if shifted_east - shifted_west < east - west:
+        west, east = float(shifted_west), float(shifted_east)
+    return west, south, east, north
+
+
 def _region_centre(region: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
-    """(lon, lat) centre of the region's extent (multi-part regions; not across 180°)."""
-    west, south, east, north = region.to_crs("EPSG:4326").total_bounds
-    return (float(west) + float(east)) / 2.0, (float(south) + float(north)) / 2.0
+    """(lon, lat) centre of the region's extent (multi-part regions; across 180° too)."""
+    west, south, east, north = _lonlat_bounds(region)
+    lon = (west + east) / 2.0
+    return (lon + 180.0) % 360.0 - 180.0, (south + north) / 2.0
 
 
 def _equal_area_hint(region: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
     """An Albers equal-area CRS for the region: standard parallels at 1/6 and 5/6 of its
     latitude span (the usual rule for conic projections, Snyder 1987, ch. 14)."""
-    west, south, east, north = (float(v) for v in region.to_crs("EPSG:4326").total_bounds)
+    west, south, east, north = _lonlat_bounds(region)
+    if south < 0.0 < north:  # Albers degenerates for parallels symmetric about the equator
+        lon0 = ((west + east) / 2.0 + 180.0) % 360.0 - 180.0
+        # the cylindrical equal-area projection keeps areas everywhere (Snyder 1987, ch. 10)
+        return f'crs = "+proj=cea +lat_ts=0 +lon_0={lon0:.1f} +datum=WGS84 +units=m"'
     span = north - south
     lat1, lat2 = south + span / 6.0, north - span / 6.0
-    lon0, lat0 = (west + east) / 2.0, (south + north) / 2.0
+    lon0, lat0 = ((west + east) / 2.0 + 180.0) % 360.0 - 180.0, (south + north) / 2.0
     return (
         f'crs = "+proj=aea +lat_1={lat1:.1f} +lat_2={lat2:.1f} +lat_0={lat0:.1f} '
         f'+lon_0={lon0:.1f} +datum=WGS84 +units=m"'
@@ -330,7 +358,7 @@ def _check_areal_scale(crs: CRS, name: Any, region: gpd.GeoDataFrame | gpd.GeoSe
     meridian only, so a region much wider than a zone is refused too)."""
     from pyproj import Proj
 
-    west, south, east, north = (float(v) for v in region.to_crs("EPSG:4326").total_bounds)
+    west, south, east, north = _lonlat_bounds(region)
     lons = [west, (west + east) / 2.0, east]
     lats = [south, (south + north) / 2.0, north]
     points = [(x, y) for x in lons for y in lats]

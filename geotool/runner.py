@@ -86,7 +86,7 @@ def run_study(
         )
     profiles, sources = _load_profiles(study, names, load_profile)
     result.profiles = [p.name for p in profiles]
-    from geotool.sites.params import check_site_params
+    from geotool.sites.params import check_site_params, emission_factor_note, metric_kind
 
     opts = site_options(study)
     for p in profiles:  # before the stack is computed, not after the scoring
@@ -99,6 +99,15 @@ def run_study(
         requests: list[VectorRequest] = [r for p in profiles for r in p.vector_requests()]
         stack = load_stack(study, requests=requests, region=region, grid=grid, notes=notes)
         derived = derive(stack, config)
+        # e.g. no PV yield beyond 70°, the wind shear law used: in the run's manifest too
+        notes.extend(n for n in derived.attrs.get("notes", []) if n not in notes)
+        (south, west), (north, east) = grid.latlon_bounds()
+        lon = ((west + (east if east >= west else east + 360.0)) / 2 + 180.0) % 360.0 - 180.0
+        for p in profiles:
+            if metric_kind(p, opts) == "datacenter":
+                note = emission_factor_note(p, lon, (south + north) / 2)
+                if note is not None:
+                    notes.append(note)
         full = xr.merge([stack, derived], combine_attrs="override")
         full.attrs["grid"] = grid
         keep = needed_variables(full, profiles, carbon=options.carbon)

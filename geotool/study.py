@@ -234,8 +234,10 @@ def _check_crs_text(value: str, where: str) -> None:
     try:
         CRS.from_user_input(value)
     except ProjCRSError as exc:
+        # PROJ's own reason, e.g. "|lat_1 + lat_2| should be > 0" (its last two clauses)
+        reason = ": ".join(str(exc).strip().rstrip(")").split(": ")[-2:])
         raise CRSError(
-            f"unknown CRS {value!r}",
+            f"unknown CRS {value!r}" + (f" ({reason})" if reason else ""),
             where=where,
             fix='give an EPSG code such as "EPSG:4326" (WGS 84) or "EPSG:4490" (CGCS2000)',
         ) from exc

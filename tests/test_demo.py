@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -140,3 +141,26 @@ def test_geotool_demo_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     assert (out / "inputs" / "study.toml").exists() and (out / "manifest.json").exists()
     assert not list(tmp_path.glob(".geotool-staging-*"))
+
+
+def test_demo_inputs_build_for_a_region_across_180(tmp_path: Path) -> None:
+    """`demo --region` on Fiji stored split at 180° crashed ("negative dimensions" in the
+    lon/lat inputs); its lon/lat layers now run past 180° and the study checks clean."""
+    import shapely
+
+    from geotool.cli import main
+
+    region = tmp_path / "fiji.geojson"
+    gpd.GeoDataFrame(
+        {"name": ["Viti", "Lau"]},
+        geometry=[
+            shapely.box(179.2, -17.9, 180.0, -17.5),
+            shapely.box(-180.0, -17.9, -179.7, -17.5),
+        ],
+        crs="EPSG:4326",
+    ).to_file(region, driver="GeoJSON")
+    study = build_demo(tmp_path / "inputs", region_file=region)
+    with rasterio.open(tmp_path / "inputs" / "ghi.tif") as ds:
+        west, _, east, _ = ds.bounds
+    assert west < 179.2 and east > 180.3  # one continuous lon/lat raster across 180°
+    assert main(["check", str(study)]) in (0, None)

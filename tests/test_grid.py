@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -168,3 +170,43 @@ def test_auto_utm_is_refused_for_a_region_far_wider_than_its_zone() -> None:
     assert hint in str(err.value)
     # the suggested equal-area CRS is accepted for the same region
     assert Grid.from_region(china_east, 5000, hint).crs.is_projected
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [(177.5, -18.5, 180.0, -16.0), (-180.0, -18.5, -179.0, -16.0)],  # split at 180 (GeoJSON)
+        [(177.5, -18.5, 181.0, -16.0)],  # one part in 0..360 longitudes
+    ],
+)
+def test_auto_crs_of_a_region_across_180_is_its_own_utm_zone(parts: list) -> None:
+    """Fiji stored split at 180°: its plain bounds span -180..180 and centred on Greenwich
+    (UTM 31S, a grid stored upside down); the zone of 179.25°E is 60S (EPSG:32760)."""
+    import geopandas as gpd
+    import shapely
+
+    region = gpd.GeoDataFrame(geometry=[shapely.box(*b) for b in parts], crs="EPSG:4326")
+    grid = Grid.from_region(region, 1000.0, "auto")
+    assert grid.crs.to_epsg() == 32760
+    # 3.5° of longitude at 17.25°S: 3.5 × 111.32 km × cos(17.25°) = 372 km (+ one pixel)
+    assert abs(grid.shape[1] - 3.5 * 111.32 * math.cos(math.radians(17.25))) < 8
+
+
+def test_an_equatorial_region_too_wide_for_utm_gets_a_crs_that_proj_accepts() -> None:
+    """A bbox across the equator (3°W..17°E, 1°S..1°N) is refused for UTM; the suggested
+    Albers had parallels symmetric about the equator, which PROJ refuses ("|lat_1 + lat_2|
+    should be > 0"); the suggestion must itself pass, and keep areas within 2 %."""
+    import re
+
+    import geopandas as gpd
+    import shapely
+    from pyproj import CRS
+
+    from geotool.errors import CRSError
+
+    region = gpd.GeoDataFrame(geometry=[shapely.box(-3.0, -1.0, 17.0, 1.0)], crs="EPSG:4326")
+    with pytest.raises(CRSError) as err:
+        resolve_crs("auto", region)
+    suggested = re.search(r'crs = "([^"]+)"', str(err.value.fix)).group(1)
+    crs = CRS.from_user_input(suggested)
+    assert resolve_crs(suggested, region) == crs  # accepted by the 2 % areal-scale check

@@ -119,3 +119,10 @@ def test_a_bbox_region_keeps_its_curved_sides_when_projected(tmp_path: Path) -> 
     inside = [(113.5, 25.497), (113.5, 23.503), (112.003, 24.5), (114.997, 24.5)]
     pts = gpd.GeoSeries(gpd.points_from_xy(*zip(*inside, strict=True)), crs=4326).to_crs(32649)
     assert all(region.contains(p) for p in pts)
+
+
+def test_the_run_manifest_carries_the_derived_layers_notes(triangle_run: Path) -> None:
+    """derive() notes how it built the layers (e.g. the shear law, no PV beyond 70°); the run
+    manifest had none of them (only `geotool resources` recorded them)."""
+    notes = json.loads((triangle_run / "manifest.json").read_text())["notes"]
+    assert any(n.startswith("wind shear: log law with WorldCover roughness") for n in notes), notes

@@ -501,3 +501,15 @@ def test_a_fixed_threshold_above_every_score_names_the_threshold() -> None:
     sites = extract_sites(evaluate(stack, p), p, GRID, stack=stack)
     assert len(sites) == 0 and sites.attrs["candidate_areas"] == 0
     assert format_top(sites).startswith("no candidate sites: no pixel scores 0.95 or more")
+
+
+def test_chinas_grid_factor_is_noted_for_a_study_outside_china() -> None:
+    from geotool.sites.params import emission_factor_note
+
+    dc = load_profile("datacenter")
+    assert emission_factor_note(dc, 113.6, 24.8) is None  # Shaoguan
+    note = emission_factor_note(dc, 19.0, 69.6)  # Tromsø
+    assert note is not None and "China's national grid average" in note
+    assert "[profiles.datacenter.sites] grid_emission_factor_tco2_per_mwh" in note
+    own = load_profile("datacenter", {"sites": {"grid_emission_factor_tco2_per_mwh": 0.02}})
+    assert emission_factor_note(own, 19.0, 69.6) is None  # the study set its own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -265,3 +266,42 @@ def test_numeric_filters_read_openstreetmap_multi_values() -> None:
     assert kept("voltage == 110000") == ["220000;110000", "110000"]
     assert kept("voltage in [35000]") == ["35000", "10000; 35000"]
     assert kept("voltage < 50000") == ["35000", "10000; 35000"]
+
+
+def test_features_on_both_sides_of_180_are_read(tmp_path: Path) -> None:
+    """A UTM 60S reach box around Fiji (178.5°E..179.5°W) is two lon/lat boxes; with one
+    (west > east) the spatial filter read nothing and the study lost its roads and towns."""
+    from pyproj import Transformer
+    from shapely.geometry import Point
+
+    from geotool.io.vector import read_vector
+
+    pts = gpd.GeoDataFrame(
+        {"name": ["Nadi", "Lakeba", "Far"]},
+        geometry=[Point(179.4, -17.0), Point(-179.7, -17.2), Point(170.0, -17.0)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "towns.geojson"
+    pts.to_file(path, driver="GeoJSON")
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32760", always_xy=True)
+    x0, y0 = to_utm.transform(178.5, -18.0)
+    x1, y1 = to_utm.transform(-179.5, -16.0)
+    bbox = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    got = read_vector(path, bbox=bbox, bbox_crs="EPSG:32760")
+    assert sorted(got["name"]) == ["Lakeba", "Nadi"]
+
+
+def test_a_voltage_kv_filter_reads_osm_voltage_in_volts() -> None:
+    """An OSM extract has `voltage` in volts and no `voltage_kv`: `run` stopped at the
+    windfarm filter though `check` passed; now `voltage_kv >= 110` reads `voltage` / 1,000,
+    every circuit of a multi-valued line included."""
+    gdf = gpd.GeoDataFrame(
+        {"voltage": ["220000;110000", "35000", "500000", None, "medium"]},
+        geometry=[shapely.Point(i, 0) for i in range(5)],
+        crs="EPSG:4326",
+    )
+    kept = apply_filter(gdf, "voltage_kv >= 110", "lines.gpkg")
+    assert kept["voltage"].tolist() == ["220000;110000", "500000"]
+    with pytest.raises(ConfigError, match="add a `kv` column") as err:
+        apply_filter(gdf, "kv >= 110", "lines.gpkg")
+    assert "'voltage'" in str(err.value.fix)

@@ -207,6 +207,8 @@ def _write(path: Path, grid: Grid, data: np.ndarray, *, nodata: float) -> None:
 def _write_geographic(path: Path, grid: Grid, data: np.ndarray, deg: float) -> None:
     """Reproject a field to a lon/lat grid of ``deg`` degrees covering the region + margin."""
     west, south, east, north = transform_bounds(grid.crs, "EPSG:4326", *grid.bounds, densify_pts=21)
+    if east < west:  # across 180°: written in continuous longitudes past 180 (as 0..360 files)
+        east += 360.0
     west, south = math.floor(west / deg) * deg - 2 * deg, math.floor(south / deg) * deg - 2 * deg
     east, north = math.ceil(east / deg) * deg + 2 * deg, math.ceil(north / deg) * deg + 2 * deg
     width, height = round((east - west) / deg), round((north - south) / deg)

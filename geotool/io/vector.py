@@ -146,8 +146,8 @@ def read_vector(
     gdf = clean_geometries(gdf, str(path), notes)
     _check_vector_crs(gdf, str(path))
     if bbox is not None and len(gdf):
-        box = _bbox_in(bbox, bbox_crs, gdf.crs)
-        gdf = gdf[gdf.intersects(shapely.box(*box))]
+        boxes = shapely.union_all([shapely.box(*b) for b in _bboxes_in(bbox, bbox_crs, gdf.crs)])
+        gdf = gdf[gdf.intersects(boxes)]
     return gdf
 
 
@@ -217,15 +217,27 @@ def _read_ogr(
         elif spatial and len(layers) > 1:
             layer = spatial[0]
     kwargs: dict[str, Any] = {"layer": layer}
+    boxes: list[tuple[float, float, float, float]] = []
     if bbox is not None:
         info = pyogrio.read_info(path, layer=layer)
         file_crs = info.get("crs")
         if file_crs:
-            kwargs["bbox"] = _bbox_in(bbox, bbox_crs, CRS.from_user_input(file_crs))
+            boxes = _bboxes_in(bbox, bbox_crs, CRS.from_user_input(file_crs))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-        if len(gdf) == 0 and "bbox" in kwargs:
+        if len(boxes) == 2:  # both sides of 180°; a feature in both is read once (its FID)
+            parts = [
+                gpd.read_file(path, engine="pyogrio", bbox=b, fid_as_index=True, **kwargs)
+                for b in boxes
+            ]
+            gdf = pd.concat(parts)
+            gdf = gpd.GeoDataFrame(gdf[~gdf.index.duplicated()], crs=parts[0].crs)
+            gdf = gdf.reset_index(drop=True)
+        else:
+            if boxes:
+                kwargs["bbox"] = boxes[0]
+            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+        if len(gdf) == 0 and boxes:
             # Nothing in reach is normal, but a spatial filter also drops features without a
             # geometry: a file of only those must still fail in clean_geometries. Its extent
             # is then unknown; reading it whole is cheap (such files are rare).
@@ -256,15 +268,31 @@ def _pick_layer(path: Path, layers: list[str], layer_key: str | None, crs_key: s
     )
 
 
-def _bbox_in(
+def _bboxes_in(
     bbox: tuple[float, float, float, float], src_crs: Any, dst_crs: Any
-) -> tuple[float, float, float, float]:
-    if src_crs is None or dst_crs is None or CRS.from_user_input(src_crs) == CRS(dst_crs):
-        return bbox
-    from rasterio.warp import transform_bounds
+) -> list[tuple[float, float, float, float]]:
+    """``bbox`` (in ``src_crs``) as boxes in ``dst_crs``: one, or two in a lon/lat CRS when it
+    reaches across 180° (``transform_bounds`` then gives west > east, which a spatial filter
+    reads as an empty box: features around Fiji or within reach of New Zealand were lost).
 
-    out = transform_bounds(CRS.from_user_input(src_crs), CRS(dst_crs), *bbox, densify_pts=21)
-    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
+    >>> _bboxes_in((178.0, -18.0, -179.0, -16.0), "EPSG:4326", "EPSG:4326")
+    [(178.0, -18.0, 180.0, -16.0), (-180.0, -18.0, -179.0, -16.0)]
+    """
+    if src_crs is None or dst_crs is None or CRS.from_user_input(src_crs) == CRS(dst_crs):
+        out: tuple[float, ...] = tuple(map(float, bbox))
+    else:
+        from rasterio.warp import transform_bounds
+
+        out = tuple(
+            map(
+                float,
+                transform_bounds(CRS.from_user_input(src_crs), CRS(dst_crs), *bbox, densify_pts=21),
+            )
+        )
+    west, south, east, north = out
+    if west > east and CRS(dst_crs).is_geographic:
+        return [(west, south, 180.0, north), (-180.0, south, east, north)]
+    return [(west, south, east, north)]
 
 
 def _crs_place(crs_key: str) -> str:
@@ -447,16 +475,42 @@ def _literal(text: str) -> Any:
         return text
 
 
+def _kilovolts(volts: pd.Series) -> pd.Series:
+    """OpenStreetMap ``voltage`` (volts, ``"220000;110000"`` for several circuits) as kV
+    text in the same form, so that a ``voltage_kv`` filter reads every circuit.
+
+    >>> _kilovolts(pd.Series(["220000;110000", "500000", None, "medium"])).tolist()
+    ['220;110', '500', None, None]
+    """
+
+    def convert(text: object) -> str | None:
+        if text is None or (isinstance(text, float) and math.isnan(text)):
+            return None
+        parts = []
+        for part in str(text).split(";"):
+            try:
+                parts.append(f"{float(part.strip()) / 1000.0:g}")
+            except ValueError:
+                continue
+        return ";".join(parts) or None
+
+    return pd.Series([convert(v) for v in volts], index=volts.index, dtype=object)
+
+
 def apply_filter(gdf: gpd.GeoDataFrame, where: str | None, label: str) -> gpd.GeoDataFrame:
     """Keep the features matching ``where``; an unknown field is an error naming the file."""
     if not where:
         return gdf
     field, op, value = parse_filter(where)
+    if field == "voltage_kv" and field not in gdf.columns and "voltage" in gdf.columns:
+        gdf = gdf.assign(voltage_kv=_kilovolts(gdf["voltage"]))  # OSM's `voltage`, in volts
     if field not in gdf.columns:
+        present = [c for c in gdf.columns if c != gdf.geometry.name]
         raise ConfigError(
             f"filter {where!r} uses field {field!r}, which the file lacks",
             where=label,
-            fix=f"fields present: {[c for c in gdf.columns if c != gdf.geometry.name]}",
+            fix=f"add a `{field}` column to the file (data-sources.md shows how), or filter "
+            f"on one of its fields {present} with the profile's `where`",
         )
     col = gdf[field].reset_index(drop=True)
     row = None  # for OSM-style multi-values ("220000;110000"): the feature of each value

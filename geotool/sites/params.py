@@ -24,6 +24,35 @@ GRID_EMISSION_FACTOR_TCO2_PER_MWH = 0.5703
 Ecology and Environment in 2023 (环办气候函〔2023〕43号); used when the profile gives no
 ``grid_emission_factor_tco2_per_mwh``."""
 
+CHINA_LONLAT_BOX = (73.5, 18.0, 135.1, 53.6)
+"""(west, south, east, north) of the People's Republic of China's land area, degrees: where
+:data:`GRID_EMISSION_FACTOR_TCO2_PER_MWH` applies."""
+
+
+def emission_factor_note(profile: Profile, lon: float, lat: float) -> str | None:
+    """A note when a data-centre profile keeps China's grid factor for a study centred
+    (``lon``, ``lat``) outside China (Norway's grid emits ~20-50x less per MWh).
+
+    >>> from geotool.suitability import load_profile
+    >>> emission_factor_note(load_profile("datacenter"), 113.6, 24.8) is None
+    True
+    >>> emission_factor_note(load_profile("datacenter"), 19.0, 69.6)[:39]
+    'datacenter: grid_emission_factor_tco2_p'
+    """
+    factor = param_value(profile, "grid_emission_factor_tco2_per_mwh")
+    west, south, east, north = CHINA_LONLAT_BOX
+    if factor not in (None, GRID_EMISSION_FACTOR_TCO2_PER_MWH) or (
+        west <= lon <= east and south <= lat <= north
+    ):
+        return None
+    return (
+        f"{profile.name}: grid_emission_factor_tco2_per_mwh = "
+        f"{GRID_EMISSION_FACTOR_TCO2_PER_MWH} is China's national grid average, and the study "
+        f"lies outside China ({lon:.1f}°, {lat:.1f}°): set [profiles.{profile.name}.sites] "
+        "grid_emission_factor_tco2_per_mwh to the local grid's factor for co2_t_per_yr"
+    )
+
+
 _KIND_LAYERS: dict[str, MetricKind] = {
     "wind_speed_hub": "windfarm",
     "wind_capacity_factor": "windfarm",
