@@ -513,3 +513,28 @@ def test_chinas_grid_factor_is_noted_for_a_study_outside_china() -> None:
     assert "[profiles.datacenter.sites] grid_emission_factor_tco2_per_mwh" in note
     own = load_profile("datacenter", {"sites": {"grid_emission_factor_tco2_per_mwh": 0.02}})
     assert emission_factor_note(own, 19.0, 69.6) is None  # the study set its own
+
+
+def test_no_eligible_pixel_names_the_constraint_that_removed_the_region() -> None:
+    """The Altiplano under the windfarm profile: `high_elevation` (dem > 1,750 m) excludes
+    every pixel; the message named no constraint ("the limiting raster names it")."""
+    from geotool.sites import format_top
+    from geotool.suitability.specs import RangeConstraint
+
+    p = replace(
+        _q_profile("windfarm"),
+        constraints=(
+            RangeConstraint("high_elevation", "dem", max=1750.0),
+            RangeConstraint("steep", "slope", max=11.3),
+        ),
+    )
+    dem = np.full(GRID.shape, 4000.0)
+    dem[:, :30] = 1000.0  # a quarter low enough, but too steep there
+    slope = np.where(np.arange(GRID.width) < 30, 20.0, 2.0) * np.ones(GRID.shape)
+    stack = _stack({"q": np.full(GRID.shape, 0.9), "dem": dem, "slope": slope})
+    sites = extract_sites(evaluate(stack, p), p, GRID, stack=stack)
+    assert len(sites) == 0
+    assert sites.attrs["exclusions"] == pytest.approx({"high_elevation": 0.75, "steep": 0.25})
+    text = format_top(sites)
+    assert "high_elevation excludes 75%; steep excludes 25% of the pixels with data" in text
+    assert "[profiles.windfarm.constraints.high_elevation]" in text

@@ -270,7 +270,34 @@ def extract_sites(
         candidate_areas=int(n),
         metric_kind=kind or "none",
     )
+    if n == 0 and "limiting" in evaluated:
+        # no candidate at all: which constraints removed the region (one pass, only then)
+        gdf.attrs["exclusions"] = exclusion_shares(evaluated["limiting"], profile)
     return gdf
+
+
+def exclusion_shares(limiting: xr.DataArray, profile: Profile) -> dict[str, float]:
+    """Share of the pixels with data (``limiting`` >= 0) that each constraint excludes
+    (codes 1..n, the first excluding constraint), largest first, zeros left out.
+
+    >>> from geotool.suitability.specs import DirectWeights, RangeConstraint, SitesSpec
+    >>> p = Profile("p", "", (RangeConstraint("high", "dem", max=1750.0),), (),
+    ...             DirectWeights({}), Aggregation(), SitesSpec(threshold=0.5))
+    >>> exclusion_shares(xr.DataArray(np.array([[1, 1], [1, -1]])), p)
+    {'high': 1.0}
+    """
+    n = len(profile.constraints)
+    codes = limiting.data
+    shifted = codes.ravel().astype("int64") + 1  # nodata (-1) -> 0
+    if isinstance(codes, da.Array):
+        counts = np.asarray(da.bincount(shifted.clip(0, n + 2), minlength=n + 3).compute())
+    else:
+        counts = np.bincount(np.clip(np.asarray(shifted), 0, n + 2), minlength=n + 3)
+    total = int(codes.size) - int(counts[0])  # pixels with data (limiting >= 0)
+    if total <= 0:
+        return {}
+    shares = {c.name: int(counts[i + 2]) / total for i, c in enumerate(profile.constraints)}
+    return {k: v for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v > 0}
 
 
 def _limiting(rows: pd.DataFrame, active: list[str]) -> list[str]:

@@ -75,7 +75,12 @@ def write_sites(gdf: gpd.GeoDataFrame, outdir: OutputDir | Path, profile_name: s
     return [gpkg, parquet]
 
 
-def _why_none(threshold: Any, candidate_areas: int | None = None) -> str:
+def _why_none(
+    threshold: Any,
+    candidate_areas: int | None = None,
+    exclusions: dict[str, float] | None = None,
+    profile: str = "<name>",
+) -> str:
     """Why a profile has no site, from the candidate threshold extract_sites used.
 
     >>> _why_none(float("inf"))[:18], _why_none(0.62)[:38]
@@ -85,6 +90,13 @@ def _why_none(threshold: Any, candidate_areas: int | None = None) -> str:
         t = float(threshold)
     except (TypeError, ValueError):
         return "see the score raster"
+    if exclusions and sum(exclusions.values()) > 0.999:  # every pixel with data excluded
+        named = "; ".join(f"{name} excludes {share:.0%}" for name, share in exclusions.items())
+        first = next(iter(exclusions))
+        return (
+            f"no eligible pixel ({named} of the pixels with data; if a constraint does not "
+            f"apply here, override it in the study, e.g. [profiles.{profile}.constraints.{first}])"
+        )
     if not math.isfinite(t):
         # an empty score histogram: no pixel has a score at all
         return (
@@ -112,7 +124,10 @@ def format_top(gdf: gpd.GeoDataFrame, n: int = 10) -> str:
     """
     if len(gdf) == 0:
         return "no candidate sites: " + _why_none(
-            gdf.attrs.get("threshold"), gdf.attrs.get("candidate_areas")
+            gdf.attrs.get("threshold"),
+            gdf.attrs.get("candidate_areas"),
+            gdf.attrs.get("exclusions"),
+            gdf.attrs.get("profile", "<name>"),
         )
     kind = gdf.attrs.get("metric_kind")
     metrics = [c for c in metric_columns(kind if kind != "none" else None) if c in gdf.columns]
