@@ -285,7 +285,7 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
                 where="study.crs",
                 fix="give the region, or an EPSG code in metres (e.g. EPSG:32649)",
             )
-        out = utm_crs(*_region_centre(region))
+        out = utm_crs(*region_centre(region))
         _check_areal_scale(out, "auto", region)
         return out
     try:
@@ -328,7 +328,7 @@ def _lonlat_bounds(
     return west, south, east, north
 
 
-def _region_centre(region: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
+def region_centre(region: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
     """(lon, lat) centre of the region's extent (multi-part regions; across 180° too)."""
     west, south, east, north = _lonlat_bounds(region)
     lon = (west + east) / 2.0

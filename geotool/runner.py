@@ -15,7 +15,7 @@ from typing import Any
 import xarray as xr
 
 from geotool.errors import ConfigError, GeotoolError
-from geotool.grid import Grid
+from geotool.grid import Grid, region_centre
 from geotool.io.outputs import OutputDir, RasterOutput, materialize, open_output, write_cogs
 from geotool.progress import ProgressBars
 from geotool.requests import VectorRequest
@@ -101,11 +101,10 @@ def run_study(
         derived = derive(stack, config)
         # e.g. no PV yield beyond 70°, the wind shear law used: in the run's manifest too
         notes.extend(n for n in derived.attrs.get("notes", []) if n not in notes)
-        (south, west), (north, east) = grid.latlon_bounds()
-        lon = ((west + (east if east >= west else east + 360.0)) / 2 + 180.0) % 360.0 - 180.0
+        lon, lat = region_centre(region)
         for p in profiles:
             if metric_kind(p, opts) == "datacenter":
-                note = emission_factor_note(p, lon, (south + north) / 2)
+                note = emission_factor_note(p, lon, lat)
                 if note is not None:
                     notes.append(note)
         full = xr.merge([stack, derived], combine_attrs="override")

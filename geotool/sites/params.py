@@ -219,28 +219,20 @@ def green_radius(
     >>> green_radius({}, [dc], "study.toml")
     {'green_radius_m': 50000.0}
     """
+    radius = _one_per_study(
+        resources,
+        "green_radius_m",
+        [p for p in profiles if metric_kind(p) == "datacenter"],
+        "radius_km",
+        where,
+        derived="the green energy within the radius is derived once per study",
+        fix="give both the same radius ([resources] green_radius_m = 1000 × radius_km), "
+        "or run the profiles in separate studies",
+        unit=("km", 1000.0),
+    )
     out = dict(resources)
-    agreed: tuple[float, str] | None = None
-    if "green_radius_m" in resources:
-        source = f"{where}: [resources] green_radius_m"
-        agreed = (_machine_value("green_radius_m", resources["green_radius_m"], source), source)
-    for profile in profiles:
-        if metric_kind(profile) != "datacenter" or "radius_km" not in profile.sites.params:
-            continue
-        source = f"profile {profile.name}: [sites] radius_km"
-        metres = 1000.0 * _machine_value("radius_km", profile.sites.params["radius_km"], source)
-        if agreed is None:
-            agreed = (metres, source)
-        elif not math.isclose(metres, agreed[0], rel_tol=1e-9):
-            raise ConfigError(
-                f"{metres / 1000:g} km, but {agreed[1]} gives {agreed[0] / 1000:g} km (the "
-                "green energy within the radius is derived once per study)",
-                where=source,
-                fix="give both the same radius ([resources] green_radius_m = 1000 × radius_km), "
-                "or run the profiles in separate studies",
-            )
-    if agreed is not None:
-        out["green_radius_m"] = agreed[0]
+    if radius is not None:
+        out["green_radius_m"] = radius
     return out
 
 
@@ -253,10 +245,13 @@ def _one_per_study(
     *,
     derived: str,
     fix: str,
+    unit: tuple[str, float] = ("m", 1.0),
 ) -> float | None:
     """The one value (metres) of a layer derived once per study: ``[resources]
     resource_key`` and the profiles' ``[sites] site_key`` must agree (a :class:`ConfigError`
-    naming both otherwise); None when none of them gives it."""
+    naming both otherwise); None when none of them gives it. ``unit``: the name and size in
+    metres of the unit ``site_key`` is given in (``("km", 1000.0)`` for ``radius_km``)."""
+    name, metres = unit
     agreed: tuple[float, str] | None = None
     if resource_key in resources:
         source = f"{where}: [resources] {resource_key}"
@@ -265,12 +260,13 @@ def _one_per_study(
         if site_key not in profile.sites.params:
             continue
         source = f"profile {profile.name}: [sites] {site_key}"
-        value = _machine_value(site_key, profile.sites.params[site_key], source)
+        value = metres * _machine_value(site_key, profile.sites.params[site_key], source)
         if agreed is None:
             agreed = (value, source)
-        elif value != agreed[0]:
+        elif not math.isclose(value, agreed[0], rel_tol=1e-9):
             raise ConfigError(
-                f"{value:g} m, but {agreed[1]} = {agreed[0]:g} m ({derived})",
+                f"{value / metres:g} {name}, but {agreed[1]} gives {agreed[0] / metres:g} "
+                f"{name} ({derived})",
                 where=source,
                 fix=fix,
             )
