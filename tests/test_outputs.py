@@ -75,3 +75,24 @@ def test_sweep_restores_an_old_folder_whose_replacement_never_arrived(tmp_path):
     OutputDir(tmp_path / "other").discard()  # any later run in the same parent sweeps
     assert (tmp_path / "out" / "score.tif").read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_intermediate_files_use_fast_zstd(tmp_path):
+    # intermediate GeoTIFFs are compressed at ZSTD level 1, not GDAL's default 9: the file
+    # has the very size rasterio writes at level 1 for the same tiles (level 9 packs them
+    # otherwise)
+    from geotool.io.outputs import RasterOutput, write_cogs
+
+    yy, xx = np.mgrid[0 : GRID.height, 0 : GRID.width]
+    data = (np.sin(xx / 37.0) * np.cos(yy / 23.0) * 100.0).astype("float32")
+    (path,) = write_cogs([RasterOutput(data, tmp_path / "m.tif")], GRID, cog=False)
+    sizes = {}
+    for level in (1, 9):
+        ref = tmp_path / f"ref{level}.tif"
+        with rasterio.open(path) as src:
+            profile = src.profile | {"zstd_level": level}
+            with rasterio.open(ref, "w", **profile) as dst:
+                dst.write(src.read(1), 1)
+        sizes[level] = ref.stat().st_size
+    assert sizes[9] != sizes[1]
+    assert path.stat().st_size == sizes[1]

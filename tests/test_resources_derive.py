@@ -319,3 +319,19 @@ def test_pv_yield_beyond_70_degrees_is_noted() -> None:
             assert "±70°" in notes[0]
             yield_north = out["pv_yield"].values[0]  # the top row, beyond 70°
             assert np.isnan(yield_north).all()
+
+
+def test_model_tables_are_built_once_when_dask_threads_first_need_them_together() -> None:
+    # the free-cooling table takes ~0.7 s to build: two threads asking for it at once must
+    # wait for one build (a bare lru_cache let each thread build its own)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geotool.resources import datacenter, solar, turbines
+
+    for fn in (datacenter._cooling_table, solar._yield_table, turbines._cf_interpolator):
+        assert hasattr(fn, "cache_info"), fn
+    datacenter._cooling_table.cache_clear()
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: datacenter._cooling_table(), range(2))
+    assert first is second
+    assert datacenter._cooling_table.cache_info().misses == 1

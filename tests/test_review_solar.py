@@ -110,3 +110,16 @@ def test_row_pitch_figures_quoted_for_pole_facing_slopes() -> None:
     np.testing.assert_allclose(ratios, [1.19, 1.53, 2.38], atol=0.01)
     doc = solar.pole_facing_slope.__doc__ or ""
     assert "1.2×, 1.5× and 2.4×" in doc
+
+
+def test_pvout_range_accepts_every_yield_the_ghi_model_gives() -> None:
+    # a user's PVOUT raster and the yield derived from GHI are the same quantity: where the
+    # model yields 2,742 kWh/kWp/yr (Atacama-like GHI 2,900 kWh/m², 24° S, no temperature
+    # losses) a PVOUT of that value must not be refused as out of range
+    from geotool.catalog import get_layer
+    from geotool.io.raster import check_values
+
+    ghi_max = get_layer("ghi").valid_range
+    assert ghi_max is not None and ghi_max[1] >= 2900.0
+    highest = float(solar.pv_specific_yield(2900.0, -24.0))
+    check_values(np.array([highest], dtype="float32"), get_layer("pvout"), "pvout.tif")

@@ -64,3 +64,31 @@ def test_run_and_demo_offer_scheduler_options():
         assert res.returncode == 0
         assert "--scheduler ADDRESS" in res.stdout and "--workers" in res.stdout
         assert "--quiet" in res.stdout
+
+
+def test_cli_silences_rasterios_spurious_geotransform_warning():
+    # rasterize on 2 threads now and then warns about its own in-memory target; the command
+    # line installs a filter for exactly that message from rasterio.features, nothing wider
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from geotool.cli import main
+
+    assert main(["layers"]) in (0, None)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.warn_explicit(
+            "Dataset has no geotransform, gcps, or rpcs. The identity matrix will be returned.",
+            NotGeoreferencedWarning,
+            "rasterio/features.py",
+            382,
+            module="rasterio.features",
+        )
+        warnings.warn_explicit(
+            "Dataset has no geotransform, gcps, or rpcs.",
+            NotGeoreferencedWarning,
+            "rasterio/__init__.py",
+            220,
+            module="rasterio",
+        )
+    assert [str(w.message) for w in seen] == ["Dataset has no geotransform, gcps, or rpcs."]

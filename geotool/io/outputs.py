@@ -173,6 +173,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+CSV_ENCODING = "utf-8-sig"
+"""Encoding of every CSV geotool writes: UTF-8 with a byte-order mark. Excel, which planners
+open the tables in, reads a CSV without one in the ANSI code page -- GBK on Chinese Windows --
+and shows every region name as mojibake; the BOM is the one sign it honours on a double-click
+(Microsoft: "Opening CSV UTF-8 files correctly in Excel"). pandas, R's readr, QGIS and
+LibreOffice skip it."""
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a text file via a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
@@ -189,6 +197,11 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 COG_BLOCK = 512
 COG_DEFLATE_LEVEL = 1
+INTERMEDIATE_ZSTD_LEVEL = 1
+"""ZSTD level of intermediate GeoTIFFs (the materialised stack, site work files), which are
+written under one lock and read back once or twice. GDAL's default level 9 wrote the demo's
+1,784 × 1,915 float32 layers in 0.10-0.14 s each, level 1 in 0.02-0.03 s for files 1-2 %
+larger (measured here, GDAL 3.10)."""
 
 
 class _WindowWriter:
@@ -294,6 +307,7 @@ def write_cogs(outputs: list[RasterOutput], grid: Grid, *, cog: bool = True) -> 
                 # 0.8 s for 4,000² float32); intermediate files stay compact with ZSTD
                 compress="none" if cog else "zstd",
                 BIGTIFF="IF_SAFER",
+                **({} if cog else {"zstd_level": INTERMEDIATE_ZSTD_LEVEL}),
             )
             datasets.append(ds)
             if out.tags:

@@ -14,7 +14,6 @@ modelled.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -25,7 +24,7 @@ from scipy.interpolate import RegularGridInterpolator
 from scipy.signal import fftconvolve
 
 from geotool.errors import InputError, ValueRangeError
-from geotool.resources._array import ArrayLike, apply_pointwise, check_range
+from geotool.resources._array import ArrayLike, apply_pointwise, built_once, check_range
 
 HOURS_PER_YEAR = 8760.0
 
@@ -66,7 +65,7 @@ and existing ducts, and measured Internet paths are well above great-circle leng
 
 
 # ---------------------------------------------------------------- free cooling
-@functools.lru_cache(maxsize=1)
+@built_once(maxsize=1)
 def _cooling_table() -> RegularGridInterpolator:
     """F(τ, r) = P(cos u (1 − r) + cos v r ≤ τ), u, v ~ U(0, 2π), on a (τ, r) grid."""
     tau = np.linspace(-1.0, 1.0, 401)

@@ -34,7 +34,13 @@ from pvlib import atmosphere, clearsky, iam, irradiance, solarposition, temperat
 from scipy.interpolate import RegularGridInterpolator
 
 from geotool.errors import InputError, ValueRangeError
-from geotool.resources._array import ArrayLike, apply_pointwise, check_range, is_lazy
+from geotool.resources._array import (
+    ArrayLike,
+    apply_pointwise,
+    built_once,
+    check_range,
+    is_lazy,
+)
 
 DEFAULT_PERFORMANCE_RATIO = (1.0 - 0.035) * (1.0 - 0.075)
 """0.8926: Global Solar Atlas 2 PVOUT losses not modelled hourly here — 3.5 % soiling and
@@ -191,7 +197,7 @@ def _equator_facing(latitudes: np.ndarray) -> np.ndarray:
     return np.where(latitudes >= 0, 180.0, 0.0)
 
 
-@functools.lru_cache(maxsize=8)
+@built_once(maxsize=8)
 def _yield_table(tilt: Tilt, azimuth: float | None) -> dict[str, RegularGridInterpolator]:
     """Interpolators over (latitude, annual clear-sky index) of E, C and the tilt used."""
     lats = LATITUDE_AXIS

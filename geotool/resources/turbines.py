@@ -28,7 +28,7 @@ from scipy.interpolate import RegularGridInterpolator
 from scipy.special import gamma, gammaln
 
 from geotool.errors import InputError, UnknownNameError, ValueRangeError
-from geotool.resources._array import ArrayLike, apply_pointwise, check_range
+from geotool.resources._array import ArrayLike, apply_pointwise, built_once, check_range
 from geotool.resources.atmosphere import DENSITY_RANGE_KG_M3, ISA_RHO0
 
 HOURS_PER_YEAR = 8760.0
@@ -182,7 +182,7 @@ def density_corrected_power(
     return np.interp(wind_speed, site_speeds, curve_power, left=0.0, right=0.0)
 
 
-@functools.lru_cache(maxsize=16)
+@built_once(maxsize=16)
 def _cf_interpolator(name: str) -> RegularGridInterpolator:
     """CF over (mean speed, k, density) for one turbine, by trapezoidal Weibull integration."""
     speeds, power = power_curve(name)
