@@ -335,3 +335,24 @@ def test_model_tables_are_built_once_when_dask_threads_first_need_them_together(
         first, second = pool.map(lambda _: datacenter._cooling_table(), range(2))
     assert first is second
     assert datacenter._cooling_table.cache_info().misses == 1
+
+
+def test_per_pixel_coordinates_keep_the_grid_blocks_without_dask_warnings() -> None:
+    # latitude and true-north bearing are computed per pixel: built as an outer product of
+    # 1-D chunked coordinates they had 10x the blocks of either input, and dask printed
+    # "PerformanceWarning: Increasing number of chunks" on every large grid
+    import warnings
+
+    from dask.array.core import PerformanceWarning
+    from pyproj import Transformer
+
+    stack = synthetic_stack(chunks=4)  # 10 x 15 blocks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerformanceWarning)
+        out = derive(stack)
+    lat = importlib.import_module("geotool.resources.derive")._latitude(stack, stack["dem"])
+    assert lat.data.chunks == stack["dem"].data.chunks
+    to_ll = Transformer.from_crs("EPSG:32649", "EPSG:4326", always_xy=True)
+    _, expected = to_ll.transform(stack["x"].values[7], stack["y"].values[33])
+    assert float(lat[33, 7]) == pytest.approx(expected, abs=1e-9)
+    assert out["pole_facing_slope"].data.chunks == stack["dem"].data.chunks

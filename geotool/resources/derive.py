@@ -276,14 +276,20 @@ def _per_pixel(stack: xr.Dataset, like: xr.DataArray, kernel: Any) -> xr.DataArr
     """``kernel(x, y, crs_wkt=...)`` at every pixel centre, lazily and chunked like ``like``."""
     crs = _stack_crs(stack)
     xs, ys = stack["x"].values, stack["y"].values
-    x_data: Any = xs
-    y_data: Any = ys
     if isinstance(like.data, da.Array):
+        # 2-D coordinates in the blocks of ``like`` (views, no memory): an outer product of
+        # 1-D chunked coordinates has 10x more blocks than either input, which dask warns
+        # about on every large grid ("Increasing number of chunks by factor of 12")
         chunks = dict(zip(like.dims, like.data.chunks, strict=True))
-        x_data = da.from_array(xs, chunks=(chunks["x"],))
-        y_data = da.from_array(ys, chunks=(chunks["y"],))
-    x = xr.DataArray(x_data, dims="x", coords={"x": xs})
-    y = xr.DataArray(y_data, dims="y", coords={"y": ys})
+        shape, blocks = (ys.size, xs.size), (chunks["y"], chunks["x"])
+        x2 = da.broadcast_to(da.from_array(xs, chunks=(chunks["x"],))[None, :], shape, blocks)
+        y2 = da.broadcast_to(da.from_array(ys, chunks=(chunks["y"],))[:, None], shape, blocks)
+        coords = {"y": ys, "x": xs}
+        x = xr.DataArray(x2, dims=("y", "x"), coords=coords)
+        y = xr.DataArray(y2, dims=("y", "x"), coords=coords)
+    else:
+        x = xr.DataArray(xs, dims="x", coords={"x": xs})
+        y = xr.DataArray(ys, dims="y", coords={"y": ys})
     out = apply_pointwise(kernel, x, y, kwargs={"crs_wkt": crs.to_wkt()})
     return out.transpose("y", "x")
 
