@@ -125,6 +125,12 @@ _OS_ERRORS: dict[int, tuple[str, str]] = {
     errno.EEXIST: ("a file is in the way of a folder", "choose another path"),
     errno.EISDIR: ("is a folder, a file was expected", "choose another path"),
     errno.ENAMETOOLONG: ("path name too long", "choose a shorter path"),
+    # renaming the output folder into place: a mount point (Docker volume, share) or a
+    # folder another program holds refuses
+    errno.EBUSY: (
+        "the folder is in use or is a mount point and cannot be replaced",
+        "write into a subfolder of it (e.g. --out <folder>/results), or close what holds it",
+    ),
 }
 
 # GDAL reports a full disk or a refused write in its own words, not with an errno

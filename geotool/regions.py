@@ -48,7 +48,7 @@ from pyproj import CRS
 
 from geotool.errors import CRSError, GeometryError, InputError
 from geotool.grid import Grid
-from geotool.io.outputs import OutputDir, RasterOutput, write_cogs
+from geotool.io.outputs import CSV_ENCODING, OutputDir, RasterOutput, write_cogs
 from geotool.io.rasterize import build_index, mask_layer
 from geotool.resources import geothermal
 from geotool.sites.layers import temperature_layer, wind_cf_layer, wind_losses
@@ -382,7 +382,7 @@ def _site_totals(
 def write_regions(
     table: gpd.GeoDataFrame, outdir: OutputDir | Path, profile_name: str
 ) -> list[Path]:
-    """Write ``regions_<profile>.csv`` (UTF-8, no geometry) and ``regions_<profile>.gpkg``.
+    """Write ``regions_<profile>.csv`` (UTF-8 with a BOM, no geometry) and ``regions_<profile>.gpkg``.
 
     Both hold the same columns; each file appears atomically (temporary name, then rename).
     """
@@ -390,7 +390,7 @@ def write_regions(
     frame = pd.DataFrame(table.drop(columns=table.geometry.name))
     csv = write_atomic(
         output_path(outdir, f"{name}.csv"),
-        lambda p: frame.to_csv(p, index=False, encoding="utf-8"),
+        lambda p: frame.to_csv(p, index=False, encoding=CSV_ENCODING),
     )
     gpkg = write_atomic(
         output_path(outdir, f"{name}.gpkg"),

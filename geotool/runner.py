@@ -415,7 +415,9 @@ def _site_vectors(study: Study, grid: Grid) -> dict[str, Any]:
     for name in ("demand_centres", "substations"):
         if name in study.layers:
             inp = study.layers[name]
-            gdf = read_vector(inp.path, layer=inp.layer, crs=inp.crs, layer_key=name)
+            gdf = read_vector(
+                inp.path, layer=inp.layer, crs=inp.crs, layer_key=name, encoding=inp.encoding
+            )
             out[name] = gdf.to_crs(grid.crs)
     return out
 

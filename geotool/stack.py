@@ -60,6 +60,7 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
         crs=study.region_crs,
         notes=notes,
         crs_key="region_crs",
+        encoding=study.region_encoding,
     )
     check_region_units(gdf, str(study.region))
     field = study.region_id
@@ -233,6 +234,7 @@ def load_stack(
             inp.path,
             layer=inp.layer,
             crs=inp.crs,
+            encoding=inp.encoding,
             bbox=reach_bounds(grid.bounds, reach),
             bbox_crs=grid.crs,
             notes=notes,
@@ -330,6 +332,7 @@ def check_study(study: Study) -> tuple[list[str], dict[str, Any]]:
                     inp.path,
                     layer=inp.layer,
                     crs=inp.crs,
+                    encoding=inp.encoding,
                     bbox=reach_bounds(grid.bounds, spec.max_distance_m or DEFAULT_MAX_DISTANCE_M),
                     bbox_crs=grid.crs,
                     notes=notes,

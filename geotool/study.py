@@ -6,6 +6,7 @@ A study is a TOML file (see ``README.md`` § Study file)::
     name = "Shaoguan"
     region = "counties.geojson"      # boundary file (or: bbox = [w, s, e, n], bbox_crs = "EPSG:4326")
     region_id = "name"               # field naming each region unit
+    region_encoding = "GBK"          # text encoding of a region file that does not declare it
     crs = "auto"                     # UTM zone of the region, or an EPSG code in metres
     resolution = 100                 # metres
 
@@ -13,6 +14,7 @@ A study is a TOML file (see ``README.md`` § Study file)::
     dem = "dem.tif"                                   # paths are relative to the study file
     wind_speed_100m = { path = "gwa.tif", units = "km/h" }
     power_lines = { path = "osm.gpkg", layer = "power_lines" }
+    roads = { path = "道路.shp", encoding = "GBK" }  # a Shapefile without its .cpg
 
     [profiles.windfarm.sites]        # overrides of a built-in profile
     top_share = 0.05
@@ -22,6 +24,7 @@ Validation is strict: unknown tables, keys and layer names are errors naming the
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import tomllib
@@ -39,6 +42,7 @@ STUDY_KEYS = {
     "region_layer",
     "region_id",
     "region_crs",
+    "region_encoding",
     "bbox",
     "bbox_crs",
     "crs",
@@ -48,7 +52,17 @@ STUDY_KEYS = {
     "synthetic",
     "description",
 }
-LAYER_KEYS = {"path", "layer", "variable", "band", "crs", "units", "nodata", "synthetic"}
+LAYER_KEYS = {
+    "path",
+    "layer",
+    "variable",
+    "band",
+    "crs",
+    "units",
+    "nodata",
+    "synthetic",
+    "encoding",
+}
 MAX_PIXELS = 4_000_000_000  # 63,000² pixels: a continent at 100 m; beyond is a typo
 
 
@@ -65,6 +79,7 @@ class LayerInput:
     units: str | None = None  # the file's units, when not the catalog's
     synthetic: bool = False  # generated, not observed (shown on maps)
     nodata: float | None = None  # the raw value marking no data (replaces the file's own)
+    encoding: str | None = None  # text encoding of a vector file (overrides a .cpg)
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ class Study:
     scheduler: str | None = None
     synthetic: bool = False
     region_crs: str | None = None  # CRS to assign to a region file that has none
+    region_encoding: str | None = None  # text encoding of the region file (overrides a .cpg)
 
     @property
     def folder(self) -> Path:
@@ -141,7 +157,8 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
     TOML syntax error: Invalid value (at line 2, column 8)
     """
     try:
-        return tomllib.loads(text)
+        # a byte-order mark (Notepad's "UTF-8 with BOM") is no TOML statement: skip it
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"TOML syntax error: {exc}",
@@ -222,6 +239,8 @@ _FIXES = {
     "variable": 'a NetCDF variable name, e.g. variable = "t2m"',
     "units": 'e.g. units = "km/h"',
     "crs": 'e.g. crs = "EPSG:4326"',
+    "encoding": 'the text encoding of the file, e.g. encoding = "GBK" or "UTF-8"',
+    "region_encoding": 'the text encoding of the region file, e.g. region_encoding = "GBK"',
     "nodata": "the raw value marking no data, without quotes, e.g. nodata = 0 or nodata = -9999",
 }
 
@@ -293,19 +312,36 @@ def check_scheduler_address(address: str, where: str) -> None:
 
 
 def _file_path(base: Path, text: str, where: str) -> Path:
-    """``text`` (a path in the study file) resolved against the study's folder; a NUL
-    character, which no file system allows, is a :class:`ConfigError` (``Path.resolve``
-    raises a bare ValueError on it)."""
+    """``text`` (a path in the study file) resolved against the study's folder; an empty
+    path (it would name the study's folder), a NUL character, which no file system allows
+    (``Path.resolve`` raises a bare ValueError on it), or a symbolic-link loop is a
+    :class:`ConfigError`."""
+    fix = _FIXES.get(where.rsplit(".", 1)[-1], _FIXES["path"])
+    if not text.strip():
+        raise ConfigError("the path is empty", where=where, fix=fix)
     if "\x00" in text:
+        raise ConfigError("the path contains a NUL character (\\x00)", where=where, fix=fix)
+    return _resolve(base / text, where)
+
+
+def _resolve(path: Path, where: str) -> Path:
+    """``path.resolve()``; a symbolic link that leads back to itself is a
+    :class:`ConfigError` (Python 3.11 raises RuntimeError on it, 3.13 OSError ELOOP)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        named = "" if where == str(path) else f"{path} "
         raise ConfigError(
-            "the path contains a NUL character (\\x00)", where=where, fix=_FIXES["path"]
-        )
-    return (base / text).resolve()
+            f"{named}is a symbolic link that leads back to itself (a link loop)",
+            where=where,
+            fix="point the link at the real file (ls -l shows where it leads), or give the "
+            "file's own path",
+        ) from exc
 
 
 def load_study(path: Path) -> Study:
     """Read and validate a study file (paths resolved relative to it)."""
-    path = Path(path).resolve()
+    path = _resolve(Path(path), str(path))
     raw = read_toml(path)
     return parse_study(raw, path)
 
@@ -336,8 +372,9 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
     sw = f"{where}: study"
     _unknown(set(st), STUDY_KEYS, sw)
     name = _require(st, "name", str, sw)
-    for key in ("region_layer", "region_id", "region_crs", "bbox_crs", "description"):
+    for key in ("region_layer", "region_id", "region_crs", "region_encoding", "bbox_crs"):
         _typed(st, key, str, sw)
+    _typed(st, "description", str, sw)
     _typed(st, "synthetic", bool, sw)
 
     region = st.get("region")
@@ -348,7 +385,8 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
             where=sw,
             fix='region = "counties.geojson", or bbox = [west, south, east, north]',
         )
-    for key in ("region_layer", "region_id", "region_crs") if region is None else ("bbox_crs",):
+    region_keys = ("region_layer", "region_id", "region_crs", "region_encoding")
+    for key in region_keys if region is None else ("bbox_crs",):
         if key in st:
             other = "region" if region is None else "bbox"
             raise ConfigError(
@@ -366,6 +404,7 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
     for key in ("region_crs", "bbox_crs"):
         if key in st:
             _check_crs_text(st[key], f"{sw}.{key}")
+    region_encoding = _encoding(st, "region_encoding", sw)
 
     resolution = _require(st, "resolution", (int, float), sw)
     if not (math.isfinite(resolution) and resolution > 0):
@@ -422,7 +461,31 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
         scheduler=scheduler,
         synthetic=bool(st.get("synthetic", False)),
         region_crs=st.get("region_crs"),
+        region_encoding=region_encoding,
     )
+
+
+def _encoding(table: dict[str, Any], key: str, where: str) -> str | None:
+    """A text encoding the study gives, as its Python codec name: a bare Windows code page
+    (``936``) is ``cp936``; GB 2312 and GBK read as GB18030, their superset, which decodes
+    all they do (and the characters outside GB 2312 that files labelled so often hold).
+
+    >>> _encoding({"encoding": "GBK"}, "encoding", "s"), _encoding({"e": "utf8"}, "e", "s")
+    ('gb18030', 'utf-8')
+    """
+    if key not in table:
+        return None
+    text = str(table[key]).strip()
+    try:
+        codec = codecs.lookup(f"cp{text}" if text.isdigit() else text).name
+    except LookupError:
+        raise ConfigError(
+            f"unknown encoding {table[key]!r}",
+            where=f"{where}.{key}",
+            fix=f"{_FIXES[key]}: GBK, GB18030, UTF-8, CP1252, ... or a Windows code page "
+            "number such as 936",
+        ) from None
+    return "gb18030" if codec in {"gbk", "gb2312", "cp936"} else codec
 
 
 def _parse_bbox(bbox: Any, bbox_crs: str, where: str) -> tuple[float, float, float, float]:
@@ -539,7 +602,7 @@ def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
         p = _require(entry, "path", str, lw)
         if not p.strip():
             raise ConfigError("`path` is empty", where=f"{lw}.path", fix=_FIXES["path"])
-        for key in ("layer", "variable", "crs", "units"):
+        for key in ("layer", "variable", "crs", "units", "encoding"):
             _typed(entry, key, str, lw)
         _typed(entry, "synthetic", bool, lw)
         band = _typed(entry, "band", int, lw, 1)
@@ -568,6 +631,12 @@ def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
                 where=f"{lw}.nodata",
                 fix="remove it: NaN cells are always no data",
             )
+        if "encoding" in entry and spec.kind != "vector":
+            raise ConfigError(
+                f"{name} is a raster layer: `encoding` applies to vector files",
+                where=f"{lw}.encoding",
+                fix="remove it",
+            )
         if nodata is not None and spec.kind == "vector":
             raise ConfigError(
                 f"{name} is a vector layer: `nodata` applies to rasters",
@@ -584,5 +653,6 @@ def _parse_layers(table: Any, base: Path, where: str) -> dict[str, LayerInput]:
             units=units,
             synthetic=bool(entry.get("synthetic", False)),
             nodata=None if nodata is None else float(nodata),
+            encoding=_encoding(entry, "encoding", lw),
         )
     return out

@@ -50,6 +50,7 @@ WINDFARM_OVERLAYS = [
     "What limits the score",
     "Stability of the score",
     "Land cover (ESA WorldCover classes)",
+    "County boundaries",  # the region units, from regions_windfarm.gpkg
     "Potential by county",
     "Candidate sites",
     "Substations",
@@ -101,10 +102,12 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _open(browser: Any, html: Path, maps: int = 1) -> tuple[Any, Log]:
+def _open(
+    browser: Any, html: Path, maps: int = 1, viewport: dict[str, int] = VIEWPORT
+) -> tuple[Any, Log]:
     """Open a map with all network blocked; wait until Leaflet and the overlays are ready."""
     log = Log()
-    context = browser.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=viewport)
 
     def route(r: Any) -> None:
         url = r.request.url
@@ -323,8 +326,8 @@ def test_compare_map_shows_two_synchronised_profiles(
               .filter(l => m.hasLayer(l)).map(l => l.geotoolName))"""
     )
     assert shown == [
-        ["Wind farm — suitability", "Wind farm — candidate sites"],
-        ["Solar farm — suitability"],
+        ["Wind farm — suitability", "County boundaries", "Wind farm — candidate sites"],
+        ["Solar farm — suitability", "County boundaries"],
     ]
     titles = page.eval_on_selector_all(".geotool-title small", "els => els.map(e => e.textContent)")
     assert titles == ["Left: Wind farm", "Right: Solar farm"]
@@ -366,7 +369,7 @@ def test_demo_sized_overview_is_small_and_loads(browser: Any, out: Output, tmp_p
     load_s = time.perf_counter() - started
     nav = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
     overlays = page.locator(".leaflet-control-layers-overlays label").count()
-    assert overlays == 5 + 5 + 1 + 1  # scores, sites, substations, online basemap
+    assert overlays == 5 + 1 + 5 + 1 + 1  # scores, outlines, sites, substations, online basemap
     log.assert_clean(html.as_uri())
     print(
         f"overview map.html {size_mb:.1f} MB, rendered in {render_s:.1f} s, "
@@ -406,4 +409,54 @@ def test_cursor_readout_gives_longitudes_in_minus_180_to_180(
         lat, lon = (float(v) for v in text.split(":", 1)[1].split(","))
         want = lon_view if lon_view <= 180 else lon_view - 360
         assert lat == pytest.approx(24.8, abs=0.01) and lon == pytest.approx(want, abs=0.01)
+    log.assert_clean(windfarm_html.as_uri())
+
+
+PROJECTOR = {"width": 1024, "height": 768}  # XGA, the common native size of room projectors
+
+
+def test_first_view_on_a_projector_clears_the_panels_and_legends_are_legible(
+    browser: Any, windfarm_html: Path
+) -> None:
+    """At 1024 x 768 the layer list covered the region's east third; the first view is also
+    final at once (no zoom animation), so a screenshot right away has the right scale bar."""
+    page, log = _open(browser, windfarm_html, viewport=PROJECTOR)
+    view = page.evaluate(
+        f"""() => {{
+            const map = geotool.maps[0], box = map.getContainer().getBoundingClientRect();
+            const b = {_layer("Suitability")}.getBounds();
+            const nw = map.latLngToContainerPoint(b.getNorthWest());
+            const se = map.latLngToContainerPoint(b.getSouthEast());
+            const list = document.querySelector(".leaflet-control-layers").getBoundingClientRect();
+            const zoom = document.querySelector(".leaflet-control-zoom").getBoundingClientRect();
+            const bar = document.querySelector(".leaflet-control-scale-line");
+            const y = map.getSize().y / 2;
+            const metres = map.distance(map.containerPointToLatLng([0, y]),
+                                        map.containerPointToLatLng([100, y])) / 100;
+            return {{west: box.left + nw.x, east: box.left + se.x, north: box.top + nw.y,
+                     south: box.top + se.y, list: list.left, buttons: zoom.right,
+                     height: box.height, metres, bar: bar.textContent,
+                     barPx: bar.getBoundingClientRect().width}};
+        }}"""
+    )
+    assert view["buttons"] < view["west"] and view["east"] < view["list"]
+    assert view["north"] >= 0 and view["south"] <= view["height"]
+    value, unit = view["bar"].split()
+    bar_metres = float(value) * (1000 if unit == "km" else 1)
+    assert bar_metres / view["barPx"] == pytest.approx(view["metres"], rel=0.02)
+    # legend type: at least 14 px, ticks 13 px (Leaflet's own controls use 12 px)
+    sizes = page.evaluate(
+        """() => [".geotool-legend-title", ".geotool-ticks span"].map(
+            s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize))"""
+    )
+    assert sizes[0] >= 14 and sizes[1] >= 13
+    # printed: no zoom, full-screen or measure buttons, no cursor readout; the rest stays
+    page.emulate_media(media="print")
+    shown = page.evaluate(
+        """() => [".leaflet-control-zoom", ".leaflet-control-measure",
+                  ".leaflet-control-mouseposition", ".geotool-legend", ".geotool-title",
+                  ".leaflet-control-scale"].map(
+            s => getComputedStyle(document.querySelector(s)).display !== "none")"""
+    )
+    assert shown == [False, False, False, True, True, True]
     log.assert_clean(windfarm_html.as_uri())

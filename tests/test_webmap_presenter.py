@@ -129,7 +129,7 @@ def test_site_popups_use_words_with_units_and_a_centre_to_11_m() -> None:
         assert label in headers
     assert "lon" not in headers and "lat" not in headers
     assert f"<td>{lat:.4f}, {lon:.4f}</td>" in popup
-    assert "pv yield" in popup and "pv_yield" not in popup
+    assert "<td>PV yield</td>" in popup and "pv_yield" not in popup  # acronym in capitals
     assert "chinese fir" in popup and "chinese_fir" not in popup
 
 
@@ -288,7 +288,7 @@ def test_region_table_joins_codes_with_leading_zeros_and_keeps_missing_values(
     # admin codes such as "0101" were read as the number 101 and dropped from the join; an
     # empty stock cell stays a missing number
     from geotool.webmap.compositions import VectorLayer
-    from geotool.webmap.model import _regions
+    from geotool.webmap.model import _Found, _regions
 
     gpd.GeoDataFrame(
         {"code": ["0101", "0102", "NA"]},
@@ -318,7 +318,7 @@ def test_region_table_joins_codes_with_leading_zeros_and_keeps_missing_values(
         legend=True,
         profile=None,
     )
-    joined = _regions(layer, tmp_path, (), tmp_path / "carbon_regions.gpkg", None, "code")
+    joined = _regions(layer, tmp_path, (), _Found(tmp_path / "carbon_regions.gpkg"), "code")
     assert list(joined["region"]) == ["0101", "0102", "NA"]
     assert joined["stock_tco2e"].dtype.kind == "f" and np.isnan(joined["stock_tco2e"].iloc[1])
 

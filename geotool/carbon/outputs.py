@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geotool.grid import Grid
-from geotool.io.outputs import OutputDir, RasterOutput, write_cogs
+from geotool.io.outputs import CSV_ENCODING, OutputDir, RasterOutput, write_cogs
 
 
 def write_carbon_outputs(result: dict[str, Any], od: OutputDir, grid: Grid) -> list[str]:
@@ -29,12 +29,14 @@ def write_carbon_outputs(result: dict[str, Any], od: OutputDir, grid: Grid) -> l
         grid,
     )
     written = ["carbon_t_ha.tif", "carbon_stock_source.tif", "carbon_regions.csv"]
-    result["regions"].to_csv(od.path("carbon_regions.csv"), index=False)
-    result["vintages"].to_csv(od.path("carbon_vintages.csv"), index=False)
+    result["regions"].to_csv(od.path("carbon_regions.csv"), index=False, encoding=CSV_ENCODING)
+    result["vintages"].to_csv(od.path("carbon_vintages.csv"), index=False, encoding=CSV_ENCODING)
     written.append("carbon_vintages.csv")
     if result.get("parcels") is not None:
         table = result["parcels"]
         table.to_file(od.path("carbon_parcels.gpkg"), driver="GPKG")
-        table.drop(columns="geometry").to_csv(od.path("carbon_parcels.csv"), index=False)
+        table.drop(columns="geometry").to_csv(
+            od.path("carbon_parcels.csv"), index=False, encoding=CSV_ENCODING
+        )
         written += ["carbon_parcels.gpkg", "carbon_parcels.csv"]
     return written

@@ -122,6 +122,14 @@ def _check_parcels(parcels: gpd.GeoDataFrame, id_field: str | None) -> None:
             where=f"parcels row {bad[0]}",
             fix="give parcels as polygons (plots, compartments), not points or lines",
         )
+    blank = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+    if id_field and blank.any():  # a credit row must say which parcel it is
+        row = int(np.flatnonzero(blank)[0])
+        raise InputError(
+            f"the parcel has no {id_field} ({int(blank.sum())} of {len(ids)} parcels have none)",
+            where=f"parcels row {row}",
+            fix=f"give every parcel its {id_field}, or choose another column with --parcel-id",
+        )
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from geotool.cli.options import force_option, out_option, quiet_option, study_arg
+from geotool.cli.options import (
+    force_option,
+    out_option,
+    quiet_option,
+    require_layers,
+    study_arg,
+)
 
 
 @click.command("align")
@@ -21,6 +27,7 @@ def align(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
     from geotool.study import load_study
 
     study = load_study(study_file)  # before the heavy imports: a bad study fails in a blink
+    require_layers(study, "align")
     from geotool.io.outputs import OutputDir, write_manifest
     from geotool.pipeline import align_study, inputs_record, study_files, study_record
     from geotool.stack import load_region, study_grid

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,6 +27,12 @@ CARBON_LAYERS = ("biomass", "growing_stock", "forest_cover", "land_cover")
 )
 @click.option("--parcel-id", default=None, help="Parcel column holding the parcel id.")
 @click.option(
+    "--parcels-layer",
+    default=None,
+    metavar="NAME",
+    help="Layer of a --parcels file that holds several (a GeoPackage).",
+)
+@click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Output folder."
 )
 @click.option(
@@ -34,19 +41,31 @@ CARBON_LAYERS = ("biomass", "growing_stock", "forest_cover", "land_cover")
     help="Replace an existing, non-empty output folder (none of its files are kept).",
 )
 def carbon(
-    study_file: Path, parcels: Path | None, parcel_id: str | None, out: Path, force: bool
+    study_file: Path,
+    parcels: Path | None,
+    parcel_id: str | None,
+    parcels_layer: str | None,
+    out: Path,
+    force: bool,
 ) -> None:
     """Forest carbon stock, sequestration and credits by vintage for STUDY_FILE."""
+    from geotool.errors import ConfigError
     from geotool.study import load_study
 
+    for option, value in (("--parcel-id", parcel_id), ("--parcels-layer", parcels_layer)):
+        if value is not None and parcels is None:  # was silently ignored
+            raise ConfigError(
+                f"{option} applies to the parcels, but no --parcels file is given",
+                where=option,
+                fix=f"add --parcels FILE, or drop {option}",
+            )
     study = load_study(study_file)  # fails before the heavy imports
     from geotool.carbon import CarbonConfig, run_carbon
     from geotool.carbon.outputs import write_carbon_outputs
     from geotool.carbon.params import get_standard
     from geotool.carbon.project import parcel_notes
-    from geotool.errors import ConfigError, InputError
+    from geotool.errors import InputError
     from geotool.io.outputs import OutputDir, file_record, write_manifest
-    from geotool.io.vector import read_vector
     from geotool.pipeline import study_files
     from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
 
@@ -58,7 +77,7 @@ def carbon(
     region = load_region(study, notes)
     layers = [name for name in CARBON_LAYERS if name in study.layers]
     stack = load_stack(study, layers=layers, region=region, notes=notes)
-    parcel_gdf = read_vector(parcels, notes=notes) if parcels is not None else None
+    parcel_gdf = None if parcels is None else _read_parcels(parcels, parcels_layer, notes)
     if parcel_gdf is not None and parcel_gdf.empty:
         raise InputError(
             "holds no parcels", where=str(parcels), fix="give a file of parcel polygons"
@@ -113,3 +132,26 @@ def carbon(
         f"{config.standard} issuable {totals['issuable_tco2e']:,.0f} t CO2e over "
         f"{config.crediting_years} years ({result['vintages']['scope'].iloc[0]}) -> {out}"
     )
+
+
+def _read_parcels(path: Path, layer: str | None, notes: list[str]) -> Any:
+    """The ``--parcels`` polygons; the reader's notes (parcels without a geometry dropped,
+    invalid ones repaired) are printed too: they change what is credited."""
+    from geotool.errors import InputError
+    from geotool.io.vector import read_vector
+
+    read_notes: list[str] = []
+    try:
+        gdf = read_vector(path, layer=layer, notes=read_notes)
+    except InputError as exc:
+        # a GeoPackage of several layers: the reader's fix names a study key, which a file
+        # given on the command line has not
+        if layer is None and type(exc) is InputError and "none is named" in exc.what:
+            raise InputError(
+                exc.what, where=exc.where, fix="choose one with --parcels-layer NAME"
+            ) from None
+        raise
+    for note in read_notes:
+        notes.append(note)
+        click.echo(f"note: {note}", err=True)
+    return gdf

@@ -12,11 +12,11 @@ import click
 @click.option(
     "--composition",
     "-c",
-    default="overview",
-    show_default=True,
+    default=None,
     metavar="NAME|PATH",
     help="Built-in map composition (overview, compare, datacenter, windfarm, solarfarm, "
-    "carbon_sink, geothermal_heat) or the path of a composition TOML file.",
+    "carbon_sink, geothermal_heat, carbon) or the path of a composition TOML file. "
+    "[default: overview; carbon for the folder of `geotool carbon`]",
 )
 @click.option(
     "--max-size",
@@ -28,7 +28,7 @@ import click
 @click.option("--title", default=None, help="Page title (default: the composition's).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def map_command(
-    outdir: Path, composition: str, max_size: int, title: str | None, quiet: bool
+    outdir: Path, composition: str | None, max_size: int, title: str | None, quiet: bool
 ) -> None:
     """Write OUTDIR/map.html: one self-contained map that opens from disk without network."""
     from geotool.webmap import render_map

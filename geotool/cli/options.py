@@ -10,6 +10,9 @@ import click
 
 F = Callable[..., Any]
 
+MAX_SENSITIVITY = 10_000
+"""Most ``--sensitivity`` draws: stability shares are then exact to 0.0001."""
+
 study_arg = click.argument(
     "study_file", metavar="STUDY.toml", type=click.Path(path_type=Path, dir_okay=False)
 )
@@ -53,9 +56,12 @@ def run_options(f: F) -> F:
         ),
         click.option(
             "--sensitivity",
-            type=click.IntRange(min=0),
+            # every draw is a pass over the scores and holds a row of weights: 10**20 draws
+            # ran out of memory after the whole stack was computed; 100-1,000 is the practice
+            type=click.IntRange(min=0, max=MAX_SENSITIVITY),
             default=0,
-            help="Monte Carlo weight perturbations for stability_<profile>.tif.",
+            help="Monte Carlo weight perturbations for stability_<profile>.tif "
+            f"(0..{MAX_SENSITIVITY:,}).",
         ),
         click.option(
             "--perturbation",
@@ -85,6 +91,21 @@ def run_options(f: F) -> F:
     for d in reversed(decorators):
         f = d(f)
     return f
+
+
+def require_layers(study: Any, command: str) -> None:
+    """``align`` and ``resources`` of a study whose ``[layers]`` holds no input layer (the
+    ``regions`` layer is the region units, not one) would write an output folder holding
+    only ``manifest.json`` (or fail inside the derivation): one line naming the table."""
+    from geotool.errors import ConfigError
+
+    if not any(name != "regions" for name in study.layers):
+        raise ConfigError(
+            f"the study has no input layers for `geotool {command}`",
+            where=f"{study.path}: layers",
+            fix='add the input files to its [layers] table, e.g. dem = "dem.tif" '
+            "(geotool layers lists the names)",
+        )
 
 
 def build_run_options(values: dict[str, Any], *, quiet: bool) -> Any:

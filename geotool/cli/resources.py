@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from geotool.cli.options import force_option, out_option, quiet_option, study_arg
+from geotool.cli.options import (
+    force_option,
+    out_option,
+    quiet_option,
+    require_layers,
+    study_arg,
+)
 
 
 @click.command("resources")
@@ -22,6 +28,7 @@ def resources(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
     from geotool.study import load_study
 
     study = load_study(study_file)  # fails before the heavy imports
+    require_layers(study, "resources")
     from geotool.io.outputs import OutputDir, RasterOutput, write_cogs, write_manifest
     from geotool.pipeline import inputs_record, study_files, study_record
     from geotool.resources import ResourceConfig, derive

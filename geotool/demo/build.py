@@ -48,14 +48,65 @@ GEOGRAPHIC_LAYERS = {
 }
 
 
-def demo_grid(region: gpd.GeoDataFrame | None = None) -> Grid:
-    """The demo's analysis grid: the default box near Shaoguan, or a user region's extent."""
+MAX_DEMO_PIXELS = 30_000_000
+"""Largest demo grid: the synthetic layers are generated whole, in memory (~140 bytes a pixel
+measured on the default 1,500 × 1,700 grid), so 30 million pixels (e.g. 550 × 550 km at
+100 m) take about 4 GB; a country would exhaust any machine's memory."""
+
+
+def demo_grid(region: gpd.GeoDataFrame | None = None, where: str = "--region") -> Grid:
+    """The demo's analysis grid: the default box near Shaoguan, or a user region's extent.
+
+    Raises
+    ------
+    geotool.errors.GeotoolError
+        A user region (the file ``where``) too large for the demo's in-memory layers (more
+        than :data:`MAX_DEMO_PIXELS`), smaller than 2 × 2 pixels, or too wide for one UTM
+        zone: the demo's 100 m UTM grid cannot be changed, so the fix is another region.
+    """
     if region is not None:
-        return Grid.from_region(region, DEMO_RESOLUTION_M, "auto", pad_m=2 * DEMO_RESOLUTION_M)
+        return _user_demo_grid(region, where)
     crs = utm_crs(*SHAOGUAN_LONLAT)
     x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(*SHAOGUAN_LONLAT)
     w, h = DEMO_SIZE_M
     return Grid.from_bounds((x - w / 2, y - h / 2, x + w / 2, y + h / 2), DEMO_RESOLUTION_M, crs)
+
+
+def _user_demo_grid(region: gpd.GeoDataFrame, where: str) -> Grid:
+    from geotool.errors import GeotoolError
+    from geotool.stack import MIN_GRID_SIDE
+
+    smaller = "give a smaller region (a prefecture or a province)"
+    try:
+        tight = Grid.from_region(region, DEMO_RESOLUTION_M, "auto")  # the demo study's grid
+        grid = Grid.from_region(region, DEMO_RESOLUTION_M, "auto", pad_m=2 * DEMO_RESOLUTION_M)
+    except GeotoolError as exc:  # e.g. a UTM zone distorting a continent: no study key helps
+        raise type(exc)(
+            exc.what,
+            where=where,
+            fix=f"the demo's grid is {DEMO_RESOLUTION_M:g} m in the UTM zone of the region: "
+            f"{smaller}, or write a study file for your region (README § Study file)",
+        ) from None
+    width_km, height_km = (n * DEMO_RESOLUTION_M / 1000.0 for n in tight.shape[::-1])
+    if grid.width * grid.height > MAX_DEMO_PIXELS:
+        raise ConfigError(
+            f"the region is about {width_km:,.0f} × {height_km:,.0f} km: {grid.width:,} × "
+            f"{grid.height:,} pixels at the demo's {DEMO_RESOLUTION_M:g} m, more than the "
+            f"{MAX_DEMO_PIXELS:,} its synthetic layers are generated for in memory",
+            where=where,
+            fix=f"{smaller}, or run `geotool run` on a study of your own data (it streams "
+            "regions of any size)",
+        )
+    if min(tight.shape) < MIN_GRID_SIDE:
+        raise ConfigError(
+            f"the region is a grid of only {tight.width} × {tight.height} pixel(s) at the "
+            f"demo's {DEMO_RESOLUTION_M:g} m; slopes, distances and sites need at least "
+            f"{MIN_GRID_SIDE} × {MIN_GRID_SIDE}",
+            where=where,
+            fix=f"give a larger region (the demo's resolution is fixed at "
+            f"{DEMO_RESOLUTION_M:g} m; a study file sets its own)",
+        )
+    return grid
 
 
 def build_demo(inputs: Path, *, region_file: Path | None = None, seed: int = DEMO_SEED) -> Path:
@@ -71,7 +122,7 @@ def build_demo(inputs: Path, *, region_file: Path | None = None, seed: int = DEM
         check_region_units(user_regions, str(region_file))
         region_id = _name_field(user_regions, Path(region_file))
         user_regions = user_regions[[region_id, user_regions.geometry.name]]
-    grid = demo_grid(user_regions)
+    grid = demo_grid(user_regions, str(region_file))
     vec = make_vectors(grid, rng, user_regions)
 
     water = _rasterize(grid, vec.water_bodies.geometry, all_touched=True)

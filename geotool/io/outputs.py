@@ -29,7 +29,7 @@ import rasterio.windows
 import xarray as xr
 from rasterio.enums import Resampling
 
-from geotool.errors import OutputExistsError
+from geotool.errors import OutputExistsError, OutputWriteError
 from geotool.grid import Grid
 from geotool.io.blocks import store_blocks
 from geotool.io.raster import GDAL_CACHE_BYTES
@@ -84,6 +84,15 @@ class OutputDir:
                 where=str(out),
                 fix="write into a subfolder, e.g. --out results",
             )
+        if self.out.is_dir() and os.path.ismount(self.out):
+            # committing renames the folder away, which a mount point (a Docker volume, a
+            # network share) refuses with EBUSY -- after the whole run
+            raise OutputWriteError(
+                "is a mount point: geotool replaces an output folder as a whole, which a "
+                "mount point cannot be",
+                where=str(self.out),
+                fix=f"write into a subfolder of it, e.g. --out {self.out / 'results'}",
+            )
         if self.out.is_dir() and any(self.out.iterdir()) and not force:
             raise OutputExistsError(
                 "output folder exists and is not empty",
@@ -124,12 +133,22 @@ class OutputDir:
         any other moment leaves either the complete old or the complete new folder — never a
         mix.
         """
-        if not self.out.exists():
-            os.replace(self.staging, self.out)
-            return self.out
-        old = self.out.parent / f"{OLD_PREFIX}{self.out.name}-{os.getpid()}"
-        os.replace(self.out, old)
-        os.replace(self.staging, self.out)
+        try:
+            if not self.out.exists():
+                os.replace(self.staging, self.out)
+                return self.out
+            old = self.out.parent / f"{OLD_PREFIX}{self.out.name}-{os.getpid()}"
+            os.replace(self.out, old)
+            try:
+                os.replace(self.staging, self.out)
+            except OSError:
+                os.replace(old, self.out)  # the previous outputs back where they were
+                raise
+        except OSError:
+            # a folder that cannot be renamed (immutable, in use, a mount point): nothing of
+            # this run stays behind, the previous outputs are untouched
+            self.discard()
+            raise
         shutil.rmtree(old, ignore_errors=True)
         return self.out
 

@@ -196,6 +196,7 @@ def open_raster(
         if crs is not None:
             _check_assigned_matches(out_crs, crs, str(path))
     _check_crs_plausible(out_crs, bounds, str(path))
+    _check_zone_prefix(out_crs, bounds, path, assigned)
     return RasterSource(
         path=path,
         open_path=open_path,
@@ -272,6 +273,25 @@ def _check_crs_plausible(crs: CRS, bounds: tuple[float, float, float, float], wh
                 where=where,
                 fix="the file is probably EPSG:4326: fix its CRS",
             )
+
+
+def _check_zone_prefix(
+    crs: CRS, bounds: tuple[float, float, float, float], path: Path, assigned: bool
+) -> None:
+    """A Gauss-Krüger CRS whose zone-number prefix contradicts the eastings: the raster would
+    lie 1,000 km per zone number away (see :mod:`geotool.io.zones`)."""
+    from geotool.io.zones import zone_prefix_mismatch
+
+    found = zone_prefix_mismatch(crs, bounds[0], bounds[2])
+    if found is not None:
+        what, fits = found
+        raise CRSError(
+            what,
+            where=str(path),
+            fix=f'set `crs = "{fits}"` in its [layers] entry'
+            if assigned
+            else f"the file's CRS is wrong, it is {fits}: gdal_edit -a_srs {fits} {path.name}",
+        )
 
 
 def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:

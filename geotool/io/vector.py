@@ -4,6 +4,14 @@ Readers accept GeoPackage, GeoJSON (including a bare JSON array of features, as 
 boundary sources ship, and 3-D coordinates), Shapefile and GeoParquet. Geometries are checked
 at the boundary: empty ones are dropped, invalid ones repaired with ``make_valid`` (and the
 repair is reported), 3-D coordinates flattened.
+
+Text encoding: a Shapefile's ``.cpg`` (or the code page in its ``.dbf`` header) is honoured,
+and an ``encoding`` the study gives overrides both. A Shapefile that declares none -- as most
+from Chinese GIS departments, written in GBK -- is not left to GDAL, which would read it as
+ISO-8859-1 and turn every Chinese name into mojibake without a word: its bytes are read as
+UTF-8, GBK or ISO-8859-1, whichever :func:`guess_text_encoding` finds they are in, with a note,
+and refused with the fix when none fits. The same holds for a GeoJSON or GeoPackage whose text
+is not the UTF-8 it must be.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ def read_vector(
     notes: list[str] | None = None,
     crs_key: str = "crs",
     layer_key: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with valid, non-empty, 2-D geometries.
 
@@ -67,6 +76,10 @@ def read_vector(
     layer_key
         The study's [layers] key this file is bound to (e.g. ``"roads"``): when ``layer`` is not
         given and the file holds several layers, the layer of exactly that name is read.
+    encoding
+        The encoding of the file's text (field names and values), e.g. ``"GBK"``; overrides a
+        Shapefile's ``.cpg``. Without it, text the file does not declare is guessed (UTF-8 or
+        GBK, with a note) or refused (:class:`~geotool.errors.InputError`).
 
     Raises
     ------
@@ -102,11 +115,22 @@ def read_vector(
             if suffix in {".parquet", ".geoparquet"}:
                 gdf = gpd.read_parquet(path)
             elif suffix in {".geojson", ".json"} and _is_bare_array(path):
-                gdf = _read_feature_array(path)
+                gdf = _read_feature_array(path, encoding, crs_key, layer_key, notes)
             else:
-                gdf = _read_ogr(path, layer, bbox, bbox_crs, layer_key, crs_key)
+                gdf = _read_text_ogr(
+                    path, layer, bbox, bbox_crs, layer_key, crs_key, encoding, notes
+                )
     except GeotoolError:
         raise
+    except UnicodeDecodeError as exc:  # text in neither the `encoding` given nor a guess
+        key = "region_encoding" if crs_key == "region_crs" else "encoding"
+        raise InputError(
+            f"its text is not {encoding or 'UTF-8 or GBK'} ({_one_line(exc)})",
+            where=str(path),
+            fix=f"set `{key}` to the encoding it was saved in"
+            if encoding is not None
+            else _encoding_fix(path, crs_key, layer_key),
+        ) from exc
     except Exception as exc:
         raise UnreadableFileError(
             f"not readable vector data ({_one_line(exc)})",
@@ -119,6 +143,7 @@ def read_vector(
             where=str(path),
             fix="re-export it with its geometries, as GeoPackage or GeoJSON",
         )
+    assigned = gdf.crs is None and crs is not None
     if gdf.crs is None:
         if crs is not None:
             gdf = gdf.set_crs(_parse_crs(crs, str(path)))
@@ -145,6 +170,8 @@ def read_vector(
         )
     gdf = clean_geometries(gdf, str(path), notes)
     _check_vector_crs(gdf, str(path))
+    if len(gdf):
+        _check_zone_prefix(gdf.crs, gdf.total_bounds, path, crs_key if assigned else None)
     if bbox is not None and len(gdf):
         boxes = shapely.union_all([shapely.box(*b) for b in _bboxes_in(bbox, bbox_crs, gdf.crs)])
         gdf = gdf[gdf.intersects(boxes)]
@@ -165,16 +192,251 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# Text a file does not declare is tried as UTF-8 first (text in another multi-byte encoding
+# is almost never valid UTF-8), then as GB18030 (GB 18030-2005), the superset of the GBK and
+# GB 2312 that Chinese Windows (code page 936) and GIS software write, then ISO-8859-1.
+
+GB2312_MIN_SHARE = 0.9
+"""Least share of the multi-byte characters of a GBK reading that must be GB 2312 hanzi or
+Chinese punctuation (rows 0xA1, 0xA3 and 0xB0-0xF7) for the reading to be taken. GB 2312-1980's
+6,763 hanzi cover 99.75 % of the characters of modern Chinese text (e.g. Wikipedia "GB 2312"):
+Guangdong's and Shaoguan's unit names and common forestry field names score 1.0. Big5
+(Taiwan, Hong Kong) bytes read as GBK score 0.39-0.41 on lists of their county names (and
+are read as ISO-8859-1), Shift-JIS about 0; Latin text scores low as its accented letters
+mostly stand alone (Zürich: ü + r is no GB 2312 pair). EUC-KR Korean shares GB 2312's byte
+layout and cannot be told apart. The note names the encoding assumed; ``encoding`` overrides."""
+
+GB2312_SAMPLE = 5_000
+"""Distinct strings whose characters are counted for :data:`GB2312_MIN_SHARE` (all of them
+must decode)."""
+
+_SHAPEFILE_ANSI_LDID = 0x57
+"""``.dbf`` language driver 0x57 ("ANSI"): the writing machine's own code page -- CP936 (GBK)
+on Chinese Windows -- which GDAL reads as ISO-8859-1; it declares nothing."""
+
+
+def _read_text_ogr(
+    path: Path,
+    layer: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    bbox_crs: Any,
+    layer_key: str | None,
+    crs_key: str,
+    encoding: str | None,
+    notes: list[str] | None,
+) -> gpd.GeoDataFrame:
+    """:func:`_read_ogr` with the text decoded: in ``encoding``, in what the file declares, or
+    -- when it declares nothing -- in the encoding its bytes decode cleanly in."""
+    if encoding is not None:
+        return _read_ogr(path, layer, bbox, bbox_crs, layer_key, crs_key, encoding)
+    why = "the file does not name its text encoding"
+    try:
+        gdf = _read_ogr(path, layer, bbox, bbox_crs, layer_key, crs_key, None)
+        if not _undeclared_shapefile_text(path, layer):
+            return gdf
+    except UnicodeDecodeError:  # not UTF-8, as GeoJSON and GeoPackage must be (or a .cpg says)
+        # ISO-8859-1 maps every byte to one character: the strings carry the raw bytes
+        gdf = _read_ogr(path, layer, bbox, bbox_crs, layer_key, crs_key, "ISO-8859-1")
+        why = (
+            "its text is not the UTF-8 its .cpg file says"
+            if path.suffix.lower() == ".shp"
+            else f"its text is not UTF-8, as a {path.suffix.lower()} file's must be"
+        )
+    return _decode_undeclared(gdf, path, crs_key, layer_key, notes, why)
+
+
+def _undeclared_shapefile_text(path: Path, layer: str | None) -> bool:
+    """A Shapefile whose text GDAL had no encoding for: no ``.cpg`` it understands and no
+    code page in the ``.dbf`` header (language driver 0 or 0x57). GDAL then hands over the
+    raw bytes, which pyogrio decodes as ISO-8859-1 (and says so), or reads 0x57 as
+    ISO-8859-1 itself: either way each string holds the file's bytes one per character."""
+    if path.suffix.lower() != ".shp":
+        return False
+    import pyogrio
+
+    if pyogrio.read_info(path, layer=layer).get("encoding") == "ISO-8859-1":
+        return True
+    dbf = _sidecar(path, ".dbf")
+    if dbf is None or _sidecar(path, ".cpg") is not None:
+        return False
+    with open(dbf, "rb") as fh:
+        header = fh.read(30)
+    return len(header) == 30 and header[29] == _SHAPEFILE_ANSI_LDID
+
+
+def _sidecar(path: Path, suffix: str) -> Path | None:
+    """The Shapefile part beside ``path`` with ``suffix`` in either case (``.CPG``), or None."""
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _decode_undeclared(
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    crs_key: str,
+    layer_key: str | None,
+    notes: list[str] | None,
+    why: str,
+) -> gpd.GeoDataFrame:
+    """Re-decode field names and text values (read as ISO-8859-1, i.e. raw bytes) in the
+    encoding they decode cleanly in; a note says which, an error when none fits."""
+    geometry = gdf.geometry.name
+    names = [c for c in gdf.columns if isinstance(c, str) and c != geometry]
+    texts = [c for c in names if _holds_text(gdf[c])]
+    samples: set[str] = {c for c in names if not c.isascii()}
+    for c in texts:
+        samples.update(
+            v for v in gdf[c].dropna().unique() if isinstance(v, str) and not v.isascii()
+        )
+    if not samples:
+        return gdf  # ASCII only: every encoding reads it alike
+    try:
+        raw = [s.encode("latin-1") for s in samples]
+    except UnicodeEncodeError:
+        return gdf  # not raw bytes after all (GDAL did recode): leave it
+    found = guess_text_encoding(raw)
+    if found is None:
+        raise InputError(
+            f"{why}, and neither UTF-8, GBK nor ISO-8859-1 reads it",
+            where=str(path),
+            fix=_encoding_fix(path, crs_key, layer_key),
+        )
+    _note_guess(notes, path, found, crs_key, layer_key, why)
+
+    def decode(text: Any) -> Any:
+        if not isinstance(text, str) or text.isascii():
+            return text
+        return text.encode("latin-1").decode(found)
+
+    out = gdf.copy()
+    for c in texts:
+        out[c] = out[c].map(decode)
+    return out.rename(columns={c: decode(c) for c in names if not c.isascii()})
+
+
+def _note_guess(
+    notes: list[str] | None,
+    path: Path,
+    found: str,
+    crs_key: str,
+    layer_key: str | None,
+    why: str,
+) -> None:
+    if notes is not None:
+        label = {"gb18030": "GBK", "latin-1": "ISO-8859-1 (Latin-1)"}.get(found, "UTF-8")
+        notes.append(
+            f"{path}: {why}; read as {label}, in which all "
+            "its text decodes (if names look wrong: "
+            f"{_encoding_fix(path, crs_key, layer_key, example='')})"
+        )
+
+
+def _holds_text(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_string_dtype(values) or values.dtype == object)
+
+
+def guess_text_encoding(samples: list[bytes]) -> str | None:
+    """The encoding ``samples`` (raw text) are in, judged from all of them: ``"utf-8"`` if
+    they decode as such; ``"gb18030"`` (GBK) if they decode as such and nearly all their
+    characters are GB 2312's (:data:`GB2312_MIN_SHARE`); else ``"latin-1"`` (the
+    Shapefile's historical default, GDAL's too) unless a byte is a C1 control character
+    (0x80-0x9F), which ISO-8859-1 text never holds: then None.
+
+    >>> guess_text_encoding(["曲江区".encode("gbk"), "县名".encode("gbk"), "村".encode("gbk")])
+    'gb18030'
+    >>> guess_text_encoding(["乳源".encode("utf-8")])
+    'utf-8'
+    >>> guess_text_encoding([t.encode("latin-1") for t in ("Zürich", "Größe", "Conceição")])
+    'latin-1'
+    >>> guess_text_encoding(["“quoted”".encode("cp1252")]) is None
+    True
+    """
+    try:
+        for raw in samples:
+            raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        for raw in samples:
+            raw.decode("gb18030")
+        chinese, total = _gb2312_share(samples[:GB2312_SAMPLE])
+        if total and chinese >= GB2312_MIN_SHARE * total:
+            return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    if any(0x80 <= byte <= 0x9F for raw in samples for byte in raw):
+        return None
+    return "latin-1"
+
+
+def _gb2312_share(samples: list[bytes]) -> tuple[int, int]:
+    """(GB 2312 hanzi and punctuation, all multi-byte characters) in GB18030 ``samples``."""
+    chinese = total = 0
+    for raw in samples:
+        i = 0
+        while i < len(raw):
+            lead = raw[i]
+            if lead < 0x80:
+                i += 1
+                continue
+            total += 1
+            trail = raw[i + 1] if i + 1 < len(raw) else 0
+            if 0x30 <= trail <= 0x39:  # a 4-byte GB18030 character: not GB 2312
+                i += 4
+                continue
+            chinese += (lead in (0xA1, 0xA3) or 0xB0 <= lead <= 0xF7) and 0xA1 <= trail <= 0xFE
+            i += 2
+    return chinese, total
+
+
+def _encoding_fix(path: Path, crs_key: str, layer_key: str | None, example: str = "GBK") -> str:
+    """How the user states a file's text encoding (the study key, a ``.cpg``, or UTF-8)."""
+    shapefile = path.suffix.lower() == ".shp"
+    cpg = "put a .cpg file naming its encoding (e.g. GBK) beside the .shp"
+    if layer_key is None and crs_key != "region_crs":
+        return f"{cpg}, or re-save it as UTF-8" if shapefile else "re-save it as UTF-8"
+    key, place = ("encoding", "its [layers] entry")
+    if layer_key is None:
+        key, place = ("region_encoding", "[study]")
+    said = (
+        f'set `{key} = "{example}"` (or the encoding it was saved in) in {place}'
+        if example
+        else f"set `{key}` in {place} to the encoding it was saved in"
+    )
+    return f"{said}, or {cpg}" if shapefile else f"{said}, or re-save it as UTF-8"
+
+
 def _is_bare_array(path: Path) -> bool:
     with open(path, "rb") as fh:
         head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"[")
 
 
-def _read_feature_array(path: Path) -> gpd.GeoDataFrame:
+def _read_feature_array(
+    path: Path,
+    encoding: str | None,
+    crs_key: str,
+    layer_key: str | None,
+    notes: list[str] | None,
+) -> gpd.GeoDataFrame:
     """A bare JSON array of GeoJSON features (e.g. DataV.GeoAtlas extracts)."""
+    raw = path.read_bytes()
+    if encoding is not None:
+        text = raw.decode(encoding).lstrip("\ufeff")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            found = guess_text_encoding([raw])
+            if found is None:
+                raise
+            _note_guess(notes, path, found, crs_key, layer_key, "its text is not UTF-8")
+            text = raw.decode(found)
     try:
-        features = json.loads(path.read_text(encoding="utf-8-sig"))
+        features = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnreadableFileError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}",
@@ -199,6 +461,7 @@ def _read_ogr(
     bbox_crs: Any,
     layer_key: str | None,
     crs_key: str,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     import pyogrio
 
@@ -216,12 +479,16 @@ def _read_ogr(
             layer = _pick_layer(path, spatial, layer_key, crs_key)
         elif spatial and len(layers) > 1:
             layer = spatial[0]
-    kwargs: dict[str, Any] = {"layer": layer}
+    kwargs: dict[str, Any] = {"layer": layer, **_encoding_kw(encoding)}
     boxes: list[tuple[float, float, float, float]] = []
     if bbox is not None:
-        info = pyogrio.read_info(path, layer=layer)
+        info = pyogrio.read_info(path, layer=layer, **_encoding_kw(encoding))
         file_crs = info.get("crs")
         if file_crs:
+            bounds = info.get("total_bounds")
+            if bounds is not None and np.all(np.isfinite(bounds)):
+                # before the spatial filter, which a mislabelled zone leaves with nothing
+                _check_zone_prefix(CRS.from_user_input(file_crs), bounds, path, None)
             boxes = _bboxes_in(bbox, bbox_crs, CRS.from_user_input(file_crs))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -242,12 +509,20 @@ def _read_ogr(
             # geometry: a file of only those must still fail in clean_geometries. Its extent
             # is then unknown; reading it whole is cheap (such files are rare).
             info = pyogrio.read_info(
-                path, layer=layer, force_feature_count=True, force_total_bounds=True
+                path,
+                layer=layer,
+                force_feature_count=True,
+                force_total_bounds=True,
+                **_encoding_kw(encoding),
             )
             bounds = info.get("total_bounds")
             if info.get("features") and (bounds is None or not np.all(np.isfinite(bounds))):
-                gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
+                gdf = gpd.read_file(path, engine="pyogrio", layer=layer, **_encoding_kw(encoding))
         return gdf
+
+
+def _encoding_kw(encoding: str | None) -> dict[str, str]:
+    return {} if encoding is None else {"encoding": encoding}
 
 
 def _pick_layer(path: Path, layers: list[str], layer_key: str | None, crs_key: str) -> str:
@@ -306,6 +581,25 @@ def _parse_crs(crs: str, where: str) -> CRS:
         raise CRSError(
             f"unknown CRS {crs!r}", where=where, fix='give an EPSG code, e.g. "EPSG:4326"'
         ) from exc
+
+
+def _check_zone_prefix(crs: Any, bounds: Any, path: Path, assigned_key: str | None) -> None:
+    """A Gauss-Krüger CRS whose zone-number prefix contradicts the eastings (see
+    :mod:`geotool.io.zones`); ``assigned_key`` is the study key that gave the CRS, if any."""
+    from geotool.io.zones import zone_prefix_mismatch
+
+    found = zone_prefix_mismatch(CRS(crs), float(bounds[0]), float(bounds[2]))
+    if found is None:
+        return
+    what, fits = found
+    if assigned_key is not None:
+        fix = f'set `{assigned_key} = "{fits}"` in {_crs_place(assigned_key)}'
+    else:
+        fix = (
+            f"the file's CRS is wrong, it is {fits}: assign that to it (QGIS: Set Layer CRS, "
+            f"then export; or ogr2ogr -a_srs {fits} fixed{path.suffix} {path.name})"
+        )
+    raise CRSError(what, where=str(path), fix=fix)
 
 
 def _check_vector_crs(gdf: gpd.GeoDataFrame, where: str) -> None:

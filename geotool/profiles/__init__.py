@@ -90,6 +90,13 @@ def read_profile_source(name_or_path: str | Path) -> tuple[str, str, str]:
     """
     if is_path_like(name_or_path):
         path = Path(name_or_path)
+        if path.is_dir():
+            raise ConfigError(
+                "is a folder, not a profile file",
+                where=str(path),
+                fix="give the profile's .toml file (geotool profiles show NAME > my.toml "
+                "writes one)",
+            )
         if not path.is_file():
             raise MissingFileError(
                 "profile file not found",

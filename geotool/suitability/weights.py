@@ -178,6 +178,10 @@ def normalise_weights(weights: Mapping[str, float], *, where: str = "weights") -
             )
         values[name] = v
     total = sum(values.values())
+    if not np.isfinite(total):  # 1e308 + 1e308 overflows: every weight would be v / inf = 0
+        largest = max(values.values())
+        values = {k: v / largest for k, v in values.items()}
+        total = sum(values.values())
     if total <= 0:
         raise ConfigError(
             "all weights are zero", where=where, fix="give at least one criterion a weight > 0"

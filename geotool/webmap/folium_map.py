@@ -35,21 +35,44 @@ RASTER_PANE = "geotoolRasters"
 # on top — whatever order the presenter ticks them in, a site stays visible and clickable.
 STACK_ORDER = {"regions": 0, "areas": 1, "sites": 2, "points": 3}
 
-_CSS = """
-.leaflet-container { background: #f4f3ef; font: 13px/1.35 system-ui, -apple-system, "Segoe UI",
-  Roboto, "Noto Sans", sans-serif; }
+# Chinese region names: Chinese system fonts are named after the Latin ones, so Han characters
+# take Simplified Chinese glyph forms (a browser left to pick a fallback may choose a Japanese
+# font on a non-Chinese system: Han unification, Unicode Standard §18.1).
+_FONTS = (
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Microsoft YaHei", '
+    '"PingFang SC", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", sans-serif'
+)
+# Assumption: legend text at 14 px (ticks 13 px) — Leaflet's controls use 12 px, sized for a
+# desk screen; a legend read off a 1024×768 projector needs larger type than that.
+LEGEND_FONT_PX = 14
+# Buttons and the cursor readout mean nothing on paper: a printed map keeps the title, layer
+# list, legends, scale bar and the note on synthetic inputs.
+PRINT_HIDDEN = (
+    ".leaflet-control-zoom",
+    ".leaflet-control-zoom-fullscreen",
+    ".leaflet-control-measure",
+    ".leaflet-control-mouseposition",
+)
+
+_CSS = f"""
+.leaflet-container {{ background: #f4f3ef; font: 13px/1.35 {_FONTS}; }}
+.leaflet-container .geotool-legend {{ font-size: {LEGEND_FONT_PX}px; }}
+.geotool-legend .geotool-ticks {{ font-size: {LEGEND_FONT_PX - 1}px; }}
+@media print {{ {", ".join(PRINT_HIDDEN)} {{ display: none; }} }}
+"""
+_CSS += """
 .geotool-image { image-rendering: pixelated; }
 .geotool-title { background: rgba(255,255,255,.93); padding: 6px 12px; border-radius: 6px;
   box-shadow: 0 1px 5px rgba(0,0,0,.35); font-weight: 600; font-size: 16px; max-width: 340px; }
 .geotool-title small { display: block; font-weight: 600; font-size: 13px; color: #08519c; }
 .geotool-legend, .geotool-info { background: rgba(255,255,255,.93); border-radius: 5px;
   box-shadow: 0 1px 5px rgba(0,0,0,.4); }
-.geotool-legend { padding: 6px 8px; min-width: 190px; font-size: 12px; }
+.geotool-legend { padding: 6px 8px; min-width: 230px; }
 .geotool-legend-title { font-weight: 600; margin-bottom: 3px; }
 .geotool-ramp { height: 12px; border: 1px solid #888; }
-.geotool-ticks { display: flex; justify-content: space-between; font-size: 11px; }
-.geotool-legend-row { line-height: 18px; }
-.geotool-swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
+.geotool-ticks { display: flex; justify-content: space-between; }
+.geotool-legend-row { line-height: 20px; }
+.geotool-swatch { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
   border: 1px solid #777; vertical-align: middle; }
 .geotool-info { padding: 6px 9px; max-width: 360px; font-size: 12px; }
 .geotool-info summary { cursor: pointer; font-weight: 600; }
@@ -125,6 +148,20 @@ _RUNTIME = """
       return div;
     };
     return ctrl.addTo(map);
+  };
+  g.fit = function (map, bounds) {
+    // the region in the part of the map the panels leave free (the title and layer list on
+    // the right, the zoom buttons on the left: on a 1024 px projector the list covered a
+    // third of the region) when that costs no zoom level, else in the whole map. No
+    // animation: a screenshot or print right after loading shows the final view and scale.
+    var corners = map._controlCorners, pad = 10;
+    var left = corners.topleft.offsetWidth, right = corners.topright.offsetWidth;
+    var whole = {padding: [pad, pad], animate: false};
+    var free = {paddingTopLeft: [left + pad, pad], paddingBottomRight: [right + pad, pad],
+                animate: false};
+    var zWhole = map.getBoundsZoom(bounds, false, L.point(2 * pad, 2 * pad));
+    var zFree = map.getBoundsZoom(bounds, false, L.point(left + right + 2 * pad, 2 * pad));
+    map.fitBounds(bounds, zFree >= zWhole ? free : whole);
   };
   window.geotool = g;
 })();
@@ -289,8 +326,8 @@ def _populate(m: folium.Map, model: MapModel, side: str | None, caption: str = "
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     (south, west), (north, east) = model.bounds
-    m.fit_bounds([[south, west], [north, east]])
-    m.add_child(_Script("geotool.addMap(map);"))
+    bounds = _script_json([[south, west], [north, east]])
+    m.add_child(_Script(f"geotool.fit(map, {bounds}); geotool.addMap(map);"))
 
 
 def _data_script(model: MapModel) -> str:

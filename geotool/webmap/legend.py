@@ -38,6 +38,8 @@ class ContinuousLegend:
     vmax: float
     colors: tuple[str, ...]
     opacity: float = 1.0
+    below: bool = False
+    above: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,35 @@ class CategoricalLegend:
 
 Legend = ContinuousLegend | CategoricalLegend
 """A legend's ``opacity`` is its layer's, so its colours look like the map's (an overlay at 75 %
-over the background is paler than the colormap)."""
+over the background is paler than the colormap). ``below``/``above``: the data holds values
+under ``vmin``/over ``vmax``, drawn in the end colours (the end ticks then read ≤ / ≥)."""
 
 
 def continuous_legend(
-    title: str, cmap: str, vmin: float, vmax: float, opacity: float = 1.0
+    title: str,
+    cmap: str,
+    vmin: float,
+    vmax: float,
+    opacity: float = 1.0,
+    *,
+    below: bool = False,
+    above: bool = False,
 ) -> ContinuousLegend:
-    """Legend of a matplotlib colormap stretched over ``vmin..vmax``, drawn at ``opacity``."""
+    """Legend of a matplotlib colormap stretched over ``vmin..vmax``, drawn at ``opacity``;
+    ``below``/``above`` say the data reaches past ``vmin``/``vmax``."""
     import matplotlib
     from matplotlib.colors import to_hex
 
     table = matplotlib.colormaps[cmap]
     colors = tuple(str(to_hex(table(x))) for x in np.linspace(0.0, 1.0, GRADIENT_STOPS))
     return ContinuousLegend(
-        title=title, vmin=float(vmin), vmax=float(vmax), colors=colors, opacity=opacity
+        title=title,
+        vmin=float(vmin),
+        vmax=float(vmax),
+        colors=colors,
+        opacity=opacity,
+        below=below,
+        above=above,
     )
 
 
@@ -118,9 +135,12 @@ def legend_html(legend: Legend) -> str:
         return title + rows
     stops = ", ".join(html.escape(c) for c in legend.colors)
     step = (legend.vmax - legend.vmin) / (TICKS - 1)
-    ticks = "".join(
-        f"<span>{html.escape(format_tick(legend.vmin + i * step))}</span>" for i in range(TICKS)
-    )
+    labels = [format_tick(legend.vmin + i * step) for i in range(TICKS)]
+    if legend.below:
+        labels[0] = f"≤ {labels[0]}"
+    if legend.above:
+        labels[-1] = f"≥ {labels[-1]}"
+    ticks = "".join(f"<span>{html.escape(label)}</span>" for label in labels)
     return (
         title
         + f'<div class="geotool-ramp" style="background:linear-gradient(to right, {stops}){alpha}">'
@@ -129,14 +149,49 @@ def legend_html(legend: Legend) -> str:
     )
 
 
+_ACRONYMS = {
+    "pv": "PV",
+    "pue": "PUE",
+    "co2": "CO₂",
+    "it": "IT",
+    "ghi": "GHI",
+    "dem": "DEM",
+    "agb": "AGB",
+    "ipcc": "IPCC",
+}
+
+
+def phrase(name: str) -> str:
+    """A snake_case identifier as lower-case words with acronyms in capitals.
+
+    >>> phrase("pv_yield"), phrase("free_cooling"), phrase("pue")
+    ('PV yield', 'free cooling', 'PUE')
+    """
+    return " ".join(_ACRONYMS.get(p, p) for p in name.split("_") if p)
+
+
+def words(name: str) -> str:
+    """A snake_case identifier as words, acronyms in capitals, first letter upper case.
+
+    >>> words("pv_yield"), words("free_cooling"), words("pue")
+    ('PV yield', 'Free cooling', 'PUE')
+    """
+    text = phrase(name)
+    return text[:1].upper() + text[1:]
+
+
 def _class_label(text: str) -> str:
+    """A ``limiting_codes`` label in words.
+
+    >>> _class_label("criterion:pv_yield"), _class_label("constraint:protected_areas")
+    ('limited by PV yield', 'excluded: protected areas')
+    """
     kind, _, name = text.partition(":")
-    name = name.replace("_", " ")
     if kind == "constraint" and name:
-        return f"excluded: {name}"
+        return f"excluded: {phrase(name)}"
     if kind == "criterion" and name:
-        return f"limited by {name}"
-    return text.replace("_", " ")
+        return f"limited by {phrase(name)}"
+    return phrase(text) if " " not in text else text
 
 
 def manifest_classes(

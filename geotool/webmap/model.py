@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from geotool.errors import CRSError, InputError
+from geotool.errors import InputError
 from geotool.webmap.compositions import Composition, RasterLayer, VectorLayer
 from geotool.webmap.legend import Legend, classes_legend, continuous_legend, manifest_classes
 from geotool.webmap.provenance import InputRecord, Provenance, read_manifest, summarise
@@ -47,6 +47,8 @@ from geotool.webmap.vectors import (
     shift_longitudes,
     site_features,
 )
+
+_L = TypeVar("_L", RasterLayer, VectorLayer)
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,13 @@ class MapModel:
     missing: tuple[str, ...]
 
 
+CARBON_RASTER = "carbon_t_ha.tif"
+"""What ``geotool carbon`` writes that a map can show without any score raster."""
+
+
 def check_outdir(outdir: Path) -> list[Path]:
-    """The folder's ``score_<profile>.tif`` files; :class:`InputError` if there are none."""
+    """The folder's ``score_<profile>.tif`` files (none in the folder of ``geotool carbon``,
+    which holds :data:`CARBON_RASTER`); :class:`InputError` if it has neither."""
     if not outdir.is_dir():
         raise InputError(
             "output folder not found",
@@ -106,13 +113,25 @@ def check_outdir(outdir: Path) -> list[Path]:
             "score_<profile>.tif",
         )
     scores = sorted(outdir.glob("score_*.tif"))
-    if not scores:
+    if not scores and not (outdir / CARBON_RASTER).is_file():
         raise InputError(
-            "no score rasters (score_<profile>.tif) in the output folder",
+            f"no score rasters (score_<profile>.tif) nor {CARBON_RASTER} in the output folder",
             where=str(outdir),
-            fix="run `geotool run` or `geotool demo` first, or give the folder that holds them",
+            fix="run `geotool run`, `geotool carbon` or `geotool demo` first, or give the "
+            "folder that holds them",
         )
     return scores
+
+
+def default_composition(outdir: Path) -> str:
+    """``overview`` for a folder with score rasters, ``carbon`` for one of ``geotool carbon``.
+
+    >>> default_composition(Path("/nonexistent"))
+    'overview'
+    """
+    if not any(outdir.glob("score_*.tif")) and (outdir / CARBON_RASTER).is_file():
+        return "carbon"
+    return "overview"
 
 
 def build_model(
@@ -136,6 +155,7 @@ def build_model(
     check_outdir(outdir)
     if max_size < 16:
         raise InputError(f"max_size {max_size} is too small", where="max_size", fix="use >= 256")
+    composition = _show_present_profile(composition, outdir)
     manifest = read_manifest(outdir)
     provenance = summarise(manifest)
     missing: list[str] = []
@@ -166,10 +186,8 @@ def build_model(
     )
     vectors = []
     for i, vlayer in enumerate(composition.vectors):
-        overlay = _vector(f"v{i}", vlayer, outdir, provenance.locations, extent)
-        if overlay is None:
-            missing.append(vlayer.file)
-        else:
+        overlay = _vector(f"v{i}", vlayer, outdir, provenance.locations, extent, missing)
+        if overlay is not None:
             vectors.append(overlay)
     head = title or composition.title
     if provenance.study and title is None:
@@ -184,6 +202,27 @@ def build_model(
         compare=composition.compare,
         online_basemap=composition.online_basemap,
         missing=tuple(missing),
+    )
+
+
+def _show_present_profile(comp: Composition, outdir: Path) -> Composition:
+    """``show = true`` on a ``{profile}`` entry shows the first profile of ``[map] profiles``
+    whose score raster is in the folder (not merely the first listed): the overview map of a
+    one-profile run (``geotool run --profile windfarm``) opens on that profile, not on an
+    empty map."""
+    lead = next((p for p in comp.profiles if (outdir / f"score_{p}.tif").is_file()), None)
+    if lead is None or lead == comp.profiles[0]:
+        return comp
+
+    def shown(layer: _L) -> _L:
+        if layer.profile is None:
+            return layer
+        return replace(layer, show=layer.show_for_profile and layer.profile == lead)
+
+    return replace(
+        comp,
+        rasters=tuple(shown(r) for r in comp.rasters),
+        vectors=tuple(shown(v) for v in comp.vectors),
     )
 
 
@@ -242,11 +281,14 @@ def _check_profiles(outdir: Path, comp: Composition, images: list[ImageOverlay])
     wanted = [r.file for r in comp.rasters if Path(r.file).name.startswith("score_")]
     found = {img.source for img in images}
     if (wanted and not found & {Path(w).name for w in wanted}) or not images:
+        carbon = default_composition(outdir) == "carbon"
         raise InputError(
             f'none of the score rasters of composition "{comp.name}" is in the folder '
             f"({', '.join(wanted or [r.file for r in comp.rasters])})",
             where=str(outdir),
-            fix="run the profile(s) the composition shows, or choose another --composition",
+            fix="this is a `geotool carbon` folder: use --composition carbon"
+            if carbon
+            else "run the profile(s) the composition shows, or choose another --composition",
         )
     for side in comp.compare or ():
         if not (outdir / f"score_{side}.tif").is_file():
@@ -320,7 +362,12 @@ def _image(
             manifest, layer.classes_from, layer.profile, layer.colormap, warped.values
         )
         rgba = colorize_classes(warped.values, classes)
-        legend = classes_legend(title, classes, layer.opacity)
+        # the legend explains what is drawn: classes absent from the map (snow and mangroves
+        # over a subtropical county) are left out; colours stay those of the full list
+        drawn = np.unique(warped.values[np.isfinite(warped.values)])
+        legend = classes_legend(
+            title, tuple(c for c in classes if c.value in drawn) or classes, layer.opacity
+        )
     else:
         lo, hi = robust_range(warped.values)
         vmin = layer.vmin if layer.vmin is not None else lo
@@ -328,7 +375,18 @@ def _image(
         if not vmax > vmin:
             vmax = vmin + 1.0
         rgba = colorize_continuous(warped.values, layer.colormap, vmin, vmax)
-        legend = continuous_legend(title, layer.colormap, vmin, vmax, layer.opacity)
+        finite = warped.values[np.isfinite(warped.values)]
+        # values beyond the colour range are drawn in its end colours: the legend's end
+        # ticks then read "≤ vmin" / "≥ vmax" instead of passing the stretch off as the range
+        legend = continuous_legend(
+            title,
+            layer.colormap,
+            vmin,
+            vmax,
+            layer.opacity,
+            below=bool(finite.size and finite.min() < vmin),
+            above=bool(finite.size and finite.max() > vmax),
+        )
     return ImageOverlay(
         key=key,
         name=layer.name,
@@ -343,24 +401,53 @@ def _image(
     )
 
 
-def _locate(outdir: Path, name: str, inputs: tuple[InputRecord, ...]) -> tuple[Path, str | None]:
+@dataclass(frozen=True)
+class _Found:
+    """Where a composition's vector file is: ``path`` (and ``layer`` of a multi-layer file);
+    ``study_input``: a file of the study (read like the pipeline reads it), not an output."""
+
+    path: Path
+    layer: str | None = None
+    study_input: bool = False
+
+
+# The composition file that stands for the study's region units (`County boundaries`, the
+# geometry that region CSVs are joined to).
+REGION_UNITS = "regions"
+
+
+def _locate(outdir: Path, name: str, inputs: tuple[InputRecord, ...]) -> _Found:
     """A vector file in the output folder, else the same-named input listed in the manifest.
 
     A manifest path may point at a GeoPackage holding several layers (roads, substations, ...):
-    the layer named like the wanted file is read then.
+    the layer named like the wanted file is read then. ``regions.gpkg`` (the region units) is
+    also found as a ``regions_<profile>.gpkg`` summary of the run (the pipeline's own reading
+    of the boundaries, ids in ``region``) or, failing that, as the study's ``region`` file —
+    a study need not list its boundary twice (``[layers] regions``), and ``geotool carbon``
+    writes no GeoPackage of its regions.
     """
     path = outdir / name
     if path.is_file() or not name:
-        return path, None
+        return _Found(path)
     stem = Path(name).stem
+    found = _input(outdir, stem, stem, inputs)
+    if found is not None or stem != REGION_UNITS:
+        return found or _Found(path)
+    summaries = sorted(outdir.glob(f"{REGION_UNITS}_*.gpkg"))
+    if summaries:
+        return _Found(summaries[0])
+    return _input(outdir, "region", stem, inputs) or _Found(path)
+
+
+def _input(outdir: Path, role: str, stem: str, inputs: tuple[InputRecord, ...]) -> _Found | None:
     for rec in inputs:
-        if rec.name != stem or not rec.path:
+        if rec.name != role or not rec.path:
             continue
         candidate = Path(rec.path)
         candidate = candidate if candidate.is_absolute() else outdir / candidate
         if candidate.is_file():
-            return candidate, rec.layer or _layer_named(candidate, stem)
-    return path, None
+            return _Found(candidate, rec.layer or _layer_named(candidate, stem), True)
+    return None
 
 
 def _layer_named(path: Path, stem: str) -> str | None:
@@ -373,15 +460,15 @@ def _layer_named(path: Path, stem: str) -> str | None:
     return stem if len(names) > 1 and stem in names else None
 
 
-def _read(path: Path, layer: str | None) -> Any:
-    if layer is None:
-        return read_vector(path)
-    import geopandas as gpd
+def _read(found: _Found) -> Any:
+    """An output file as written; a study input through geotool's reader, as the pipeline
+    read it (the text encoding of a Shapefile without ``.cpg`` — GBK county names — guessed,
+    geometries repaired)."""
+    if found.study_input:
+        from geotool.io.vector import read_vector as read_input
 
-    gdf = gpd.read_file(path, layer=layer)
-    if gdf.crs is None:
-        raise CRSError("vector layer has no CRS", where=f"{path}:{layer}", fix="set its CRS")
-    return gdf
+        return read_input(found.path, layer=found.layer)
+    return read_vector(found.path)
 
 
 def _vector(
@@ -390,8 +477,12 @@ def _vector(
     outdir: Path,
     inputs: tuple[InputRecord, ...],
     extent: _Extent,
+    missing: list[str],
 ) -> VectorOverlay | None:
-    path, sub = _locate(outdir, layer.file, inputs)
+    """The overlay of a composition's vector layer; None, with a line in ``missing``, when the
+    folder lacks its file (or a region table lacks every column ``value`` lists)."""
+    found = _locate(outdir, layer.file, inputs)
+    path = found.path
     labels = dict(layer.labels)
     legend: Legend | None = None
     style: dict[str, Any] = {
@@ -404,10 +495,15 @@ def _vector(
         # an outline only: without a fill the inside lets clicks through to the layers below
         style["fill"] = False
     if layer.kind == "regions":
-        gdf = _regions(layer, outdir, inputs, path, sub, extent.region_id)
+        gdf = _regions(layer, outdir, inputs, found, extent.region_id)
         if gdf is None:
+            missing.append(layer.file)
             return None
-        value = next((v for v in layer.value if v in gdf.columns), layer.value[0])
+        value = next((v for v in layer.value if v in gdf.columns), None)
+        if value is None:  # e.g. carbon_regions.csv of an older geotool: skipped, not fatal
+            table = layer.csv if layer.csv and not path.is_file() else layer.file
+            missing.append(f"{table} (no column {' or '.join(layer.value)})")
+            return None
         what = labels.get(value) or DEFAULT_LABELS.get(value) or value.replace("_", " ")
         title = layer.name if what.lower() in layer.name.lower() else f"{layer.name}: {what}"
         geojson, cl = region_features(
@@ -423,14 +519,15 @@ def _vector(
         style["fillOpacity"] = max(layer.fill_opacity, 0.5)
         legend = replace(cl, opacity=style["fillOpacity"]) if layer.legend else None
     elif not path.is_file():
+        missing.append(layer.file)
         return None
     elif layer.kind == "sites":
-        gdf = _read(path, sub)
+        gdf = _read(found)
         geojson = site_features(
             gdf, simplify_m=layer.simplify_m, labels=labels, where=str(path), lon0=extent.lon0
         )
     else:
-        gdf = _within(_read(path, sub), extent)
+        gdf = _within(_read(found), extent)
         geojson = labelled_features(
             gdf, label_field=layer.label_field, simplify_m=layer.simplify_m, lon0=extent.lon0
         )
@@ -454,22 +551,22 @@ def _regions(
     layer: VectorLayer,
     outdir: Path,
     inputs: tuple[InputRecord, ...],
-    path: Path,
-    sub: str | None,
+    found: _Found,
     region_id: str | None,
 ) -> Any:
     """Region summaries with geometry: the GeoPackage, or the CSV joined to a regions layer.
 
     The CSV's ``join`` column is matched to the same-named column of the regions layer or, when
     that has none, to the study's region id field (the study's own regions file names its
-    regions there, e.g. ``name``)."""
-    if path.is_file():
-        return _read(path, sub)
+    regions there, e.g. ``name``) or, when the manifest does not name that field (``geotool
+    carbon``'s), to the column of the regions layer holding the most of the CSV's ids."""
+    if found.path.is_file():
+        return _read(found)
     table = outdir / layer.csv if layer.csv else None
     if table is None or not table.is_file() or not layer.geometry:
         return None
-    geo_path, geo_sub = _locate(outdir, layer.geometry, inputs)
-    if not geo_path.is_file():
+    geo = _locate(outdir, layer.geometry, inputs)
+    if not geo.path.is_file():
         return None
     import pandas as pd
 
@@ -483,12 +580,10 @@ def _regions(
         )
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read CSV ({exc})", where=str(table), fix="re-run") from exc
-    shapes = _read(geo_path, geo_sub)
+    shapes = _read(geo)
     require_columns(summary, (layer.join,), str(table))
-    key = layer.join
-    if key not in shapes.columns and region_id is not None and region_id in shapes.columns:
-        key = region_id
-    require_columns(shapes, (key,), str(geo_path))
+    key = _join_key(shapes, summary[layer.join], layer.join, region_id)
+    require_columns(shapes, (key,), str(geo.path))
     shapes = shapes[[key, shapes.geometry.name]].rename(columns={key: layer.join})
     if layer.join in summary.columns:
         summary[layer.join] = summary[layer.join].astype(str)
@@ -497,7 +592,23 @@ def _regions(
     if merged.empty:
         raise InputError(
             f'no value of column "{layer.join}" matches between the CSV and the regions layer',
-            where=f"{table} + {geo_path}",
+            where=f"{table} + {geo.path}",
             fix="join on the column that holds the same region names in both",
         )
     return merged.rename(columns={layer.join: "region"}) if layer.join != "region" else merged
+
+
+def _join_key(shapes: Any, ids: Any, join: str, region_id: str | None) -> str:
+    """The column of ``shapes`` that holds the region ids ``ids`` (see :func:`_regions`)."""
+    if join in shapes.columns:
+        return join
+    if region_id is not None and region_id in shapes.columns:
+        return region_id
+    wanted = set(ids.astype(str))
+    hits = {
+        str(c): int(shapes[c].astype(str).isin(wanted).sum())
+        for c in shapes.columns
+        if c != shapes.geometry.name
+    }
+    best = max(hits, key=lambda c: hits[c], default=join)
+    return best if hits.get(best, 0) > 0 else join

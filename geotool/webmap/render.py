@@ -8,7 +8,7 @@ from pathlib import Path
 
 from geotool.webmap.compositions import load_composition
 from geotool.webmap.folium_map import render_html
-from geotool.webmap.model import build_model, check_outdir
+from geotool.webmap.model import build_model, check_outdir, default_composition
 
 # 1600 px on the longer side: sharper than a 1920×1080 projector shows a county-sized overlay,
 # and at most 1600² × 1 byte per pixel as a palette PNG before compression.
@@ -18,7 +18,7 @@ DEFAULT_MAX_SIZE = 1600
 def render_map(
     outdir: Path,
     *,
-    composition: str | Path = "overview",
+    composition: str | Path | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
     title: str | None = None,
 ) -> Path:
@@ -29,7 +29,9 @@ def render_map(
     outdir
         Output folder of ``geotool run``/``geotool demo`` (holds ``score_<profile>.tif``).
     composition
-        Built-in composition name (``overview``, ``windfarm``, ``compare``, ...) or a TOML path.
+        Built-in composition name (``overview``, ``windfarm``, ``compare``, ``carbon``, ...) or
+        a TOML path; by default ``overview``, or ``carbon`` for the folder of ``geotool carbon``
+        (no score rasters).
     max_size
         Longest side, in pixels, of every raster overlay.
     title
@@ -43,7 +45,7 @@ def render_map(
     Raises
     ------
     geotool.errors.InputError
-        The folder does not exist or holds no score rasters.
+        The folder does not exist or holds neither score rasters nor ``carbon_t_ha.tif``.
     geotool.errors.ConfigError
         The composition is unknown or invalid.
 
@@ -54,7 +56,7 @@ def render_map(
     """
     outdir = Path(outdir)
     check_outdir(outdir)
-    comp = load_composition(composition)
+    comp = load_composition(composition or default_composition(outdir))
     page = render_html(build_model(outdir, comp, max_size=max_size, title=title))
     target = outdir / "map.html"
     sweep_stale_tmp(outdir)

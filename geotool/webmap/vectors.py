@@ -27,7 +27,13 @@ import numpy as np
 import shapely
 
 from geotool.errors import CRSError, InputError, UnreadableFileError
-from geotool.webmap.legend import ContinuousLegend, continuous_legend, format_number
+from geotool.webmap.legend import (
+    ContinuousLegend,
+    continuous_legend,
+    format_number,
+    phrase,
+    words,
+)
 
 # 5 decimals of a degree = 1.1 m at the equator.
 COORD_DECIMALS = 5
@@ -237,31 +243,10 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_m", "m"),
     ("_c", "°C"),
 )
-_ACRONYMS = {
-    "pv": "PV",
-    "pue": "PUE",
-    "co2": "CO₂",
-    "it": "IT",
-    "ghi": "GHI",
-    "dem": "DEM",
-    "agb": "AGB",
-    "ipcc": "IPCC",
-}
 # Columns whose values are identifiers (``pv_yield``, ``chinese_fir``) shown as words.
 _WORD_VALUES = frozenset({"limiting", "species"})
 # 4 decimals of a degree = 11 m: enough to find a site, not a false precision.
 LONLAT_DECIMALS = 4
-
-
-def words(name: str) -> str:
-    """A snake_case identifier as words, acronyms in capitals, first letter upper case.
-
-    >>> words("pv_yield"), words("free_cooling"), words("pue")
-    ('PV yield', 'Free cooling', 'PUE')
-    """
-    parts = [_ACRONYMS.get(p, p) for p in name.split("_") if p]
-    text = " ".join(parts)
-    return text[:1].upper() + text[1:]
 
 
 def column_label(column: str) -> str:
@@ -290,7 +275,7 @@ def _label(column: str, labels: Mapping[str, str]) -> str:
 def _cell(column: str, value: Any) -> str:
     """Escaped display text of one attribute value of ``column``."""
     if column in _WORD_VALUES and isinstance(value, str):
-        return html.escape(value.replace("_", " "))
+        return html.escape(phrase(value))
     return _text(value)
 
 
