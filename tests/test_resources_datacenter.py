@@ -111,3 +111,52 @@ def test_free_cooling_and_pue_are_lazy():
     h = hours.values
     assert h[0, 0] == 8760 and h[0, 0] > h[0, 1] > h[1, 0] > h[1, 1]
     assert np.all((pue.values >= 1.1) & (pue.values <= 1.58))
+
+
+def test_large_radius_is_summed_on_cells_within_the_stated_bound():
+    # 30 m pixels, 16.5 km: 550 px > EXACT_RADIUS_PX, so summed on 2 x 2 cells; the
+    # reference is scipy's exact FFT convolution with the 30 m disk. Where the whole disk lies
+    # inside the array, the difference is bounded by 4*sqrt(2)*(f-1)*d/R of the sum
+    from scipy.signal import fftconvolve
+
+    d, radius = 30.0, 16_500.0
+    assert dc.coarse_factor(radius, d, d) == 2
+    n = 1_400
+    yy, xx = np.mgrid[0:n, 0:n]
+    rng = np.random.default_rng(7)
+    field = 1.0 + 0.5 * np.sin(xx / 97.0) * np.cos(yy / 61.0) + 0.3 * rng.random((n, n))
+    field[100:140, 900:960] = np.nan  # no data counts as 0 in both
+    exact = fftconvolve(np.nan_to_num(field), dc.disk_kernel(radius, d, d), mode="same")
+    approx = dc.energy_within_radius(field, radius, d)
+    r = int(radius // d)
+    inner = (slice(r, n - r), slice(r, n - r))
+    bound = 4.0 * np.sqrt(2.0) * (2 - 1) * d / radius  # 1.03 %
+    rel = np.abs(approx[inner] - exact[inner]) / exact[inner]
+    assert rel.max() <= bound
+    assert rel.max() > 0.0  # the cells are really in use
+    lazy = dc.energy_within_radius(da.from_array(field, chunks=(300, 256)), radius, d)
+    assert lazy.chunks == da.from_array(field, chunks=(300, 256)).chunks
+    np.testing.assert_allclose(lazy.compute(), approx, rtol=1e-9)
+
+
+def test_large_radius_keeps_each_blocks_fft_small(monkeypatch):
+    # what bounds memory: the FFT of a block spans the cell block plus the cell kernel, never
+    # the pixel block plus a 2R + 1 pixel kernel (3.4 GB at 30 m and 30 km on 2 threads)
+    shapes = []
+    real = dc.fftconvolve
+
+    def spy(block, kernel, mode):
+        if block.size:  # not dask's probe with empty arrays
+            shapes.append((block.shape, kernel.shape))
+        return real(block, kernel, mode=mode)
+
+    monkeypatch.setattr(dc, "fftconvolve", spy)
+    arr = da.ones((2_400, 2_400), chunks=1_024)
+    out = dc.energy_within_radius(arr, 30_000.0, 30.0)  # R = 1,000 px, cells of 2 x 2
+    assert float(out[1_200, 1_200].compute()) == pytest.approx(np.pi * 1_000**2, rel=0.01)
+    assert shapes
+    for block, kernel in shapes:
+        assert kernel == (1_001, 1_001)  # the disk in 60 m cells: radius 500 cells
+        # a 1,024-pixel chunk is 512 cells, plus halos; dask merges a last chunk thinner
+        # than the halo into its neighbour (512 + 176 cells here)
+        assert max(block) <= 2 * 512 + 2 * 500

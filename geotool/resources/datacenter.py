@@ -259,6 +259,33 @@ def disk_kernel(radius_m: float, dx_m: float, dy_m: float) -> np.ndarray:
     return ((xx * dx_m) ** 2 + (yy * dy_m) ** 2 <= radius_m**2 * (1 + 1e-12)).astype(float)
 
 
+EXACT_RADIUS_PX = 512
+"""Largest radius, in pixels, that :func:`energy_within_radius` sums at the grid's own
+resolution. A larger one is summed on cells of f × f pixels, f the smallest power of 2 that
+brings the radius to at most 512 cells, and each pixel takes its cell's sum. Each block's
+FFT then spans about (chunk / f + 2 × 512 + 1,025)² values instead of (chunk + 4R + 1)²: at
+30 m and 30 km (R = 1,000 px) the exact sum held 3.4 GB and took 92 s on the 6,381 × 5,944
+Shaoguan grid (measured here). A pixel and its cell's centre are at most (f − 1)·√2·d/2
+apart, so only pixels within (f − 1)·√2·d of the disk's edge can be counted differently:
+at most 4√2·(f − 1)·d / R of the sum of a uniform field — 0.57 % at 30 m and 30 km (f = 2),
+below 2.2 % at any resolution (R > 256 cells of f·d)."""
+
+
+def coarse_factor(radius_m: float, dx_m: float, dy_m: float) -> int:
+    """Pixels per cell side that :func:`energy_within_radius` sums on (1 = exact).
+
+    >>> coarse_factor(30_000.0, 100.0, 100.0), coarse_factor(30_000.0, 30.0, 30.0)
+    (1, 2)
+    >>> coarse_factor(30_000.0, 10.0, 10.0)
+    8
+    """
+    radius_px = max(radius_m // dx_m, radius_m // dy_m)
+    factor = 1
+    while radius_px / factor > EXACT_RADIUS_PX:
+        factor *= 2
+    return factor
+
+
 def _focal_sum_block(block: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     filled = np.where(np.isfinite(block), block, 0.0)
     out = fftconvolve(filled, kernel, mode="same")
@@ -278,6 +305,9 @@ def energy_within_radius(
     kernel, not a square), FFT convolution per block (``scipy.signal.fftconvolve``); on dask
     arrays ``map_overlap`` with a halo of the radius in pixels. NaN counts as 0, and pixels
     beyond the array count as 0, so sums near the edge of the study area are lower bounds.
+    A radius above :data:`EXACT_RADIUS_PX` pixels is summed on cells of
+    :func:`coarse_factor` pixels a side (within 0.57 % at 30 m and 30 km; the bound is there),
+    which keeps each block's memory independent of the resolution.
 
     Parameters
     ----------
@@ -306,36 +336,78 @@ def energy_within_radius(
             where="radius_m",
             fix="e.g. 30000 for 30 km",
         )
-    kernel = disk_kernel(radius_m, dx, dy)
-    ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    factor = coarse_factor(radius_m, dx, dy)
+    kernel = disk_kernel(radius_m, factor * dx, factor * dy)
     if isinstance(energy_per_pixel, xr.DataArray):
         data = energy_per_pixel.transpose("y", "x").data
-        out = energy_per_pixel.transpose("y", "x").copy(data=_focal(data, kernel, ry, rx))
+        out = energy_per_pixel.transpose("y", "x").copy(data=_focal(data, kernel, factor))
         out = out.rename("energy_within_radius")
         out.attrs = dict(energy_per_pixel.attrs)
         out.attrs["radius_m"] = float(radius_m)
+        if factor > 1:
+            out.attrs["summed_on_cells_m"] = float(factor * max(dx, dy))
         return out
-    return _focal(energy_per_pixel, kernel, ry, rx)
+    return _focal(energy_per_pixel, kernel, factor)
 
 
-def _focal(data: Any, kernel: np.ndarray, ry: int, rx: int) -> Any:
-    if isinstance(data, da.Array):
-        if data.ndim != 2:
-            raise InputError("energy_per_pixel must be 2-D", where="energy_within_radius")
-        # an axis shorter than the halo becomes one chunk that needs no halo at all (outside
-        # the array counts as 0 either way); dask enlarges chunks smaller than the halo
-        depth = [ry, rx]
-        for axis, n in enumerate(data.shape):
-            if depth[axis] >= n:
-                data = data.rechunk({axis: -1})
-                depth[axis] = 0
-        return data.astype(np.float64).map_overlap(
-            _focal_sum_block, depth=tuple(depth), boundary=0.0, kernel=kernel, dtype=np.float64
-        )
-    arr = np.asarray(data, dtype=float)
-    if arr.ndim != 2:
+def _focal(data: Any, kernel: np.ndarray, factor: int) -> Any:
+    """Focal sum with ``kernel`` on cells of ``factor`` × ``factor`` pixels (see
+    :data:`EXACT_RADIUS_PX`); NaN and what lies beyond the array count as 0."""
+    if np.ndim(data) != 2:
         raise InputError("energy_per_pixel must be 2-D", where="energy_within_radius")
-    return _focal_sum_block(arr, kernel)
+    if not isinstance(data, da.Array):
+        arr = np.asarray(data, dtype=float)
+        if factor == 1:
+            return _focal_sum_block(arr, kernel)
+        cells = _cell_sums(_zero_padded(arr, factor), factor)
+        return _repeat_cells(_focal_sum_block(cells, kernel), factor)[
+            : arr.shape[0], : arr.shape[1]
+        ]
+    if factor == 1:
+        return _focal_dask(data.astype(np.float64), kernel)
+    ny, nx = data.shape
+    filled = da.where(da.isfinite(data), data, 0.0).astype(np.float64)
+    padded = da.pad(filled, ((0, -ny % factor), (0, -nx % factor)), mode="constant")
+    # blocks of whole cells: chunk sides rounded down to a multiple of the factor
+    padded = padded.rechunk(tuple(max(factor, c // factor * factor) for c in data.chunksize))
+    cells = da.coarsen(np.sum, padded, {0: factor, 1: factor})
+    summed = _focal_dask(cells, kernel)
+    fine = summed.map_blocks(
+        _repeat_cells,
+        factor=factor,
+        chunks=tuple(tuple(n * factor for n in c) for c in summed.chunks),
+        dtype=np.float64,
+    )
+    return fine[:ny, :nx].rechunk(data.chunks)
+
+
+def _focal_dask(data: da.Array, kernel: np.ndarray) -> da.Array:
+    # an axis shorter than the halo becomes one chunk that needs no halo at all (outside
+    # the array counts as 0 either way); dask enlarges chunks smaller than the halo
+    depth = [kernel.shape[0] // 2, kernel.shape[1] // 2]
+    for axis, n in enumerate(data.shape):
+        if depth[axis] >= n:
+            data = data.rechunk({axis: -1})
+            depth[axis] = 0
+    return data.map_overlap(
+        _focal_sum_block, depth=tuple(depth), boundary=0.0, kernel=kernel, dtype=np.float64
+    )
+
+
+def _zero_padded(arr: np.ndarray, factor: int) -> np.ndarray:
+    """``arr`` with NaN as 0, padded with 0 to whole cells of ``factor`` pixels."""
+    filled = np.where(np.isfinite(arr), arr, 0.0)
+    return np.pad(filled, ((0, -arr.shape[0] % factor), (0, -arr.shape[1] % factor)))
+
+
+def _cell_sums(arr: np.ndarray, factor: int) -> np.ndarray:
+    ny, nx = arr.shape
+    return arr.reshape(ny // factor, factor, nx // factor, factor).sum(axis=(1, 3))
+
+
+def _repeat_cells(cells: np.ndarray, factor: int) -> np.ndarray:
+    """Every cell's value on each of its ``factor`` × ``factor`` pixels."""
+    return np.repeat(np.repeat(cells, factor, axis=0), factor, axis=1)
 
 
 def _pixel_size(data: Any, pixel_size_m: float | tuple[float, float] | None) -> tuple[float, float]:
