@@ -372,8 +372,9 @@ def _focal(data: Any, kernel: np.ndarray, factor: int) -> Any:
     padded = padded.rechunk(tuple(max(factor, c // factor * factor) for c in data.chunksize))
     cells = da.coarsen(np.sum, padded, {0: factor, 1: factor})
     summed = _focal_dask(cells, kernel)
-    fine = summed.map_blocks(
+    fine = da.map_blocks(
         _repeat_cells,
+        summed,
         factor=factor,
         chunks=tuple(tuple(n * factor for n in c) for c in summed.chunks),
         dtype=np.float64,
