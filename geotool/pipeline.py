@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +60,21 @@ def study_record(study: Study, relative_to: Path | None = None) -> dict[str, Any
     return record
 
 
-def inputs_record(study: Study, relative_to: Path | None = None) -> list[dict[str, Any]]:
-    """One record per role (study file, region, every layer) with the file's checksum; a
-    file serving several layers (a GeoPackage of roads, power lines and substations) is
-    listed under each, with the ``layer`` read from it, and hashed once."""
+def inputs_record(
+    study: Study, relative_to: Path | None = None, only: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """One record per role (study file, region, every layer) with the file's checksum and
+    ``synthetic`` flag; a file serving several layers (a GeoPackage of roads, power lines and
+    substations) is listed under each, with the ``layer`` read from it, and hashed once.
+    ``only``: the roles to record (the layers a stage reads), default all."""
     roles: list[tuple[str, Path, str | None, bool]] = []
     if study.path is not None:
         roles.append(("study", study.path, None, study.synthetic))
     if study.region is not None:
         roles.append(("region", study.region, study.region_layer, _region_synthetic(study)))
     roles += [(n, inp.path, inp.layer, inp.synthetic) for n, inp in study.layers.items()]
+    if only is not None:
+        roles = [r for r in roles if r[0] in only]
     files: dict[Path, dict[str, Any]] = {}
     out = []
     for role, p, layer, synthetic in roles:

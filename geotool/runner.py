@@ -94,7 +94,10 @@ def run_study(
     config = _resource_config(study, ResourceConfig, profiles)  # before any file is read
 
     with outdir.stage("load"):
+        before = len(notes)
         region = load_region(study, notes)
+        for region_note in notes[before:]:  # e.g. features sharing a region id, merged
+            say(f"note: {region_note}")
         grid = study_grid(study, region)
         requests: list[VectorRequest] = [r for p in profiles for r in p.vector_requests()]
         stack = load_stack(study, requests=requests, region=region, grid=grid, notes=notes)

@@ -8,6 +8,7 @@ with ``attrs["grid"]`` holding the :class:`~geotool.grid.Grid`. Naming is the co
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -87,6 +88,17 @@ def load_region(study: Study, notes: list[str] | None = None) -> gpd.GeoDataFram
                     f"{study.region}: {int(blank.sum())} region unit(s) have no {field!r}; "
                     "named by their row number (#N)"
                 )
+        shared = [(i, n) for i, n in Counter(ids).items() if n > 1]
+        if shared and notes is not None:
+            # merged into one unit downstream (a county stored as several polygons); two
+            # places with one name would be summed unnoticed, so the user is told
+            listed = ", ".join(f"{i!r} ({n} features)" for i, n in shared[:5])
+            more = f" and {len(shared) - 5} more" if len(shared) > 5 else ""
+            notes.append(
+                f"{study.region}: several features share a {field!r}, each merged into one "
+                f"region unit: {listed}{more}; right for a unit made of several polygons, "
+                f"wrong for different places with one name (give those distinct {field!r} values)"
+            )
     return gpd.GeoDataFrame({REGION_ID_COLUMN: ids}, geometry=gdf.geometry.values, crs=gdf.crs)
 
 

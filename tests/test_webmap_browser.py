@@ -292,7 +292,7 @@ def test_region_and_substation_names_are_text_and_run_nothing(
     page.mouse.move(*[v + 3 for v in _click_point(page, evil.y, evil.x)])
     tip = page.wait_for_selector(".leaflet-tooltip")
     assert EVIL_REGION in tip.text_content()
-    assert "Eligible area (km²): 150.2" in tip.text_content()
+    assert "Eligible area (km²): 150Potential" in tip.text_content()  # 150.25, 3 digits
     assert tip.query_selector("script") is None
     point = page.evaluate(
         f"""() => {_layer("Substations")}.getLayers().map(
@@ -460,3 +460,63 @@ def test_first_view_on_a_projector_clears_the_panels_and_legends_are_legible(
     )
     assert shown == [False, False, False, True, True, True]
     log.assert_clean(windfarm_html.as_uri())
+
+
+def test_stacked_legends_scroll_below_the_layer_list_on_a_projector(
+    browser: Any, out: Output, tmp_path: Path
+) -> None:
+    """Seven legends shown at 1024 x 768 reached up over the layer list; they now scroll in a
+    column between the list and the cursor readout, each one reachable."""
+    from geotool.webmap.compositions import composition_dir
+
+    extra = (
+        '\n[[rasters]]\nname = "Solar suitability"\nfile = "score_solarfarm.tif"\n'
+        '\n[[rasters]]\nname = "Limiting codes"\nfile = "limiting_windfarm.tif"\n'
+        'kind = "classes"\nclasses_from = "limiting_codes"\n'
+    )
+    comp = tmp_path / "legends.toml"
+    comp.write_text((composition_dir() / "windfarm.toml").read_text("utf-8") + extra, "utf-8")
+    html = _render(out, tmp_path, "legends", str(comp))
+    page, log = _open(browser, html, viewport=PROJECTOR)
+    names = [
+        "Suitability",
+        "What limits the score",
+        "Stability of the score",
+        "Land cover (ESA WorldCover classes)",
+        "Potential by county",
+        "Solar suitability",
+        "Limiting codes",
+    ]
+    for name in names:
+        page.evaluate(f"geotool.maps[0].addLayer({_layer(name)})")
+    # what is painted of each legend: its box cut by every ancestor that clips (scrolls)
+    painted = """el => {
+        const r = el.getBoundingClientRect();
+        let top = r.top, bottom = r.bottom;
+        for (let a = el.parentElement; a; a = a.parentElement) {
+            if (getComputedStyle(a).overflowY !== "visible") {
+                const c = a.getBoundingClientRect();
+                top = Math.max(top, c.top); bottom = Math.min(bottom, c.bottom);
+            }
+        }
+        return {top, bottom, height: r.height};
+    }"""
+    legends = page.locator(".geotool-legend")
+    assert legends.count() == len(names)
+    boxes = [legends.nth(i).evaluate(painted) for i in range(len(names))]
+    shown = [b for b in boxes if b["bottom"] > b["top"]]
+    room = page.evaluate(
+        """() => ({list: document.querySelector(".leaflet-control-layers")
+                       .getBoundingClientRect().bottom,
+                   readout: document.querySelector(".leaflet-control-mouseposition")
+                       .getBoundingClientRect().top})"""
+    )
+    assert sum(b["height"] for b in boxes) > room["readout"] - room["list"]  # more than fits
+    assert shown and min(b["top"] for b in shown) >= room["list"]
+    assert max(b["bottom"] for b in shown) <= room["readout"]
+    for i in range(len(names)):  # each can be scrolled fully into view, still clear of the list
+        legends.nth(i).scroll_into_view_if_needed()
+        b = legends.nth(i).evaluate(painted)
+        assert b["bottom"] - b["top"] == pytest.approx(b["height"], abs=1)
+        assert b["top"] >= room["list"]
+    log.assert_clean(html.as_uri())

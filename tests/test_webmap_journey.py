@@ -95,12 +95,13 @@ def test_legend_end_ticks_mark_values_beyond_the_colour_range(tmp_path: Path) ->
     ticks = re.findall(r"<span>([^<]*)</span>", legend_html(stretched))
     assert ticks[0].startswith("≤ ") and ticks[-1].startswith("≥ ")
     assert all(t[0].isdigit() for t in ticks[1:-1])
+    # whole numbers without a decimal (were "25.0", ..., "100.0")
     assert re.findall(r"<span>([^<]*)</span>", legend_html(whole)) == [
         "0",
-        "25.0",
-        "50.0",
-        "75.0",
-        "100.0",
+        "25",
+        "50",
+        "75",
+        "100",
     ]
 
 

@@ -184,7 +184,8 @@ def test_regions_tooltips_escape_names_and_legend_range(model: MapModel) -> None
     tips = [f["properties"]["_tooltip"] for f in regions.geojson["features"]]
     evil = next(t for t in tips if "alert" in t)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in evil and "<script>" not in evil
-    assert "Eligible area (km²): 150.2" in evil and "Potential: 450.8" in evil
+    # three significant digits: 150.25 km² and 450.75 (format_number)
+    assert "Eligible area (km²): 150<br>" in evil and "Potential: 451" in evil
     assert regions.legend is not None
     assert (regions.legend.vmin, regions.legend.vmax) == (144.0, 937.5)  # type: ignore[union-attr]
     fills = {

@@ -3,7 +3,8 @@
 Public API (pure functions over numpy / lazy xarray, plus small frozen dataclasses):
 
 - parameters: :func:`get_species`, :func:`get_zone`, :func:`get_standard` (TOML package data
-  in ``geotool/carbon/params``, every value citing its table);
+  in ``geotool/carbon/params``, every value citing its table); :func:`canonical_species` and
+  :func:`species_aliases` read species names as 小班 tables write them (杉木, 马尾松, ...);
 - stock: :func:`stock_from_agb`, :func:`agb_from_volume`, :func:`forest_mask`,
   :func:`carbon_stock`;
 - sequestration: :func:`removals_by_year`, :func:`afforestation_removals`,
@@ -26,10 +27,12 @@ from geotool.carbon.params import (
     RootShootClasses,
     Species,
     blend_species,
+    canonical_species,
     get_rule,
     get_species,
     get_standard,
     get_zone,
+    species_aliases,
     species_names,
     standard_names,
     zone_names,
@@ -57,6 +60,7 @@ __all__ = [
     "afforestation_removals",
     "agb_from_volume",
     "blend_species",
+    "canonical_species",
     "carbon_parcels",
     "carbon_regions",
     "carbon_stock",
@@ -74,6 +78,7 @@ __all__ = [
     "project_credits",
     "removals_by_year",
     "run_carbon",
+    "species_aliases",
     "species_names",
     "standard_names",
     "stock_from_agb",

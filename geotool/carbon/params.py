@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -306,12 +308,70 @@ def rule_names() -> list[str]:
     return sorted(_standards_table()[0])
 
 
+def _alias_key(name: str) -> str:
+    """``name`` compared case-, width- and space-insensitively (``Chinese fir``, ``CHINESE_FIR``
+    and ``杉木 `` with a full-width space all match)."""
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def _label_names(label: str) -> list[str]:
+    """The names a ``species.toml`` label gives a group: ``"Chinese fir (杉木, Cunninghamia
+    lanceolata)"`` -> ``["Chinese fir", "杉木", "Cunninghamia lanceolata"]``."""
+    head, _, rest = label.partition("(")
+    return [n.strip() for n in [head, *rest.rstrip(")").split(",")] if n.strip()]
+
+
+@cache
+def species_aliases() -> dict[str, str]:
+    """Every accepted spelling of a species group (compared by :func:`_alias_key`) -> its name.
+
+    The aliases are the names in each group's ``species.toml`` label: the English and the
+    Chinese name (杉木, 马尾松, 桉树, 栎类, 其他阔叶类, 毛竹) and the scientific name, so that
+    a 小班 table's species column is read as it is.
+    """
+    out: dict[str, str] = {}
+    for name, sp in _species_table().items():
+        for alias in (name, *_label_names(sp.label)):
+            key = _alias_key(alias)
+            if out.setdefault(key, name) != name:  # a package-data bug, not a user error
+                raise ConfigError(
+                    f"species alias {alias!r} names both {out[key]} and {name}",
+                    where="geotool/carbon/params/species.toml",
+                )
+    return out
+
+
+def _species_choices() -> str:
+    """``chinese_fir (Chinese fir, 杉木), ...``: the names an unknown species is told."""
+    return ", ".join(
+        f"{name} ({', '.join(_label_names(sp.label)[:2])})"
+        for name, sp in sorted(_species_table().items())
+    )
+
+
+def canonical_species(name: str) -> str:
+    """The group name of ``name``, given as a group name or one of its :func:`species_aliases`.
+
+    >>> canonical_species("杉木"), canonical_species(" Masson Pine ")
+    ('chinese_fir', 'masson_pine')
+    """
+    found = species_aliases().get(_alias_key(name))
+    if found is None:
+        close = difflib.get_close_matches(name, species_names(), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise UnknownNameError(
+            f"unknown species '{name}'",
+            where="species",
+            fix=f"{hint}choose one of: {_species_choices()}; their English, Chinese and "
+            "scientific names work too, in any case and spacing",
+        )
+    return found
+
+
 def get_species(name: str) -> Species:
-    """The species group ``name``; :class:`UnknownNameError` lists the valid names."""
-    table = _species_table()
-    if name not in table:
-        raise _unknown("species", name, table)
-    return table[name]
+    """The species group ``name`` (or one of its aliases, e.g. ``杉木``, see
+    :func:`species_aliases`); :class:`UnknownNameError` lists the accepted names."""
+    return _species_table()[canonical_species(name)]
 
 
 def get_zone(name: str) -> EcoZone:

@@ -5,9 +5,10 @@ per-parcel ``agb_t_ha``) and the removals of planting it; ``project_credits`` ru
 chain over all parcels together (uncertainty is a project-level statistic); ``run_carbon``
 wires stock -> regions -> parcels -> vintages for the CLI and the pipeline.
 
-Parcel attributes read when present: ``species`` (group name), ``agb_t_ha`` (measured AGB,
-overrides the map), ``baseline_tco2e_per_yr`` (parcel total, overrides the per-hectare
-default), and the id column named by ``id_field``.
+Parcel attributes read when present: ``species`` (group name or an alias such as 杉木; or
+the column named by ``species_field``), ``agb_t_ha`` (measured AGB, overrides the map),
+``baseline_tco2e_per_yr`` (parcel total, overrides the per-hectare default), and the id column
+named by ``id_field``. The area is always the polygon's; area columns are only compared.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import pandas as pd
 import shapely
 import xarray as xr
 
+from geotool.carbon.columns import area_notes, column_notes
 from geotool.carbon.config import CarbonConfig
 from geotool.carbon.credits import CreditInputs, CreditResult, credit_chain
 from geotool.carbon.growth import planting_removals_matrix
-from geotool.carbon.params import CO2_PER_C, get_rule, get_species, get_zone
+from geotool.carbon.params import CO2_PER_C, canonical_species, get_rule, get_zone
 from geotool.carbon.stock import carbon_stock
 from geotool.carbon.uncertainty import half_width_pct, monte_carlo_removals
 from geotool.carbon.zonal import (
@@ -36,19 +38,20 @@ from geotool.carbon.zonal import (
 from geotool.errors import CRSError, InputError, UnknownNameError
 
 
-def _parcel_species(parcels: gpd.GeoDataFrame, default: str) -> list[str]:
-    if "species" not in parcels.columns:
-        return [default] * len(parcels)
+def _parcel_species(parcels: gpd.GeoDataFrame, default: str, field: str) -> list[str]:
+    """Each parcel's species group name: ``field``'s value (a group name or an alias such as
+    杉木, see :func:`~geotool.carbon.params.species_aliases`), ``default`` where empty."""
+    if field not in parcels.columns:
+        return [canonical_species(default)] * len(parcels)
     out = []
-    for i, value in enumerate(parcels["species"].tolist()):
+    for i, value in enumerate(parcels[field].tolist()):
         name = default if value is None or (isinstance(value, float) and np.isnan(value)) else value
         try:
-            get_species(str(name))
+            out.append(canonical_species(str(name)))
         except UnknownNameError as exc:
             raise UnknownNameError(
-                exc.what, where=f"parcels row {i} species", fix=exc.fix
+                exc.what, where=f"parcels row {i} {field}", fix=exc.fix
             ) from None
-        out.append(str(name))
     return out
 
 
@@ -157,8 +160,14 @@ def carbon_parcels(
     config: CarbonConfig,
     *,
     id_field: str | None = None,
+    species_field: str | None = None,
+    notes: list[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Per-parcel stock and planting removals.
+
+    ``species_field`` names the column holding each parcel's species (default ``species``);
+    ``notes`` collects notes on the parcels' columns (a species or 小班号 column not read, an
+    area column that differs from the polygons' area).
 
     Returns
     -------
@@ -183,8 +192,15 @@ def carbon_parcels(
             where="parcels",
             fix=f"use one of: {', '.join(map(str, parcels.columns))}",
         )
+    if species_field is not None and species_field not in parcels.columns:
+        raise InputError(
+            f"no column '{species_field}' in the parcels",
+            where="parcels",
+            fix=f"use one of: {', '.join(map(str, parcels.columns))}",
+        )
     if id_field is None and "parcel_id" in parcels.columns:
         id_field = "parcel_id"  # the output's own id column name, when the file has it
+    found = column_notes(parcels, species_field, id_field, config.species)
     if parcels.crs is None:  # before to_crs, which raises a bare ValueError on naive data
         raise CRSError(
             "the parcels have no CRS",
@@ -205,9 +221,12 @@ def carbon_parcels(
     if "parcel_id" in out.columns:  # replaced by the ids, as the table's first column
         out = out.drop(columns="parcel_id")
     out.insert(0, "parcel_id", ids)
-    species = _parcel_species(parcels, config.species)
+    species = _parcel_species(parcels, config.species, species_field or "species")
     out["species"] = species
+    # the polygon's area on the stock's CRS, not an area column: those are rounded, in
+    # mu, or adjusted to control totals; a column that disagrees is noted
     area = out.geometry.area.to_numpy() / 1e4
+    found += area_notes(parcels, area, ids)
     out["area_ha"] = area
 
     agb_sum = sums["agb_sum"].to_numpy()
@@ -253,6 +272,8 @@ def carbon_parcels(
     out["baseline_tco2e_per_yr"] = (
         default_base if base is None else np.where(np.isnan(base), default_base, base)
     )
+    if notes is not None:
+        notes.extend(found)
     return out
 
 
@@ -335,8 +356,11 @@ def run_carbon(
     *,
     region_id: str | None = None,
     parcel_id: str | None = None,
+    species_field: str | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The whole carbon stage on a loaded stack.
+    """The whole carbon stage on a loaded stack (``notes`` collects the parcels' notes, see
+    :func:`carbon_parcels`).
 
     Returns
     -------
@@ -353,7 +377,9 @@ def run_carbon(
             stock, regions, id_field=region_id, ecological_zone=config.ecological_zone
         )
     if parcels is not None:
-        table = carbon_parcels(stock, parcels, config, id_field=parcel_id)
+        table = carbon_parcels(
+            stock, parcels, config, id_field=parcel_id, species_field=species_field, notes=notes
+        )
         out["parcels"] = table
         plantings = list(zip(table["species"], table["area_ha"], strict=True))
         baseline = float(table["baseline_tco2e_per_yr"].sum())

@@ -23,9 +23,16 @@ CARBON_LAYERS = ("biomass", "growing_stock", "forest_cover", "land_cover")
     "--parcels",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Parcel polygons (attributes: species, agb_t_ha, baseline_tco2e_per_yr).",
+    help="Parcel polygons (attributes: species, agb_t_ha, baseline_tco2e_per_yr; the area is "
+    "the polygon's).",
 )
 @click.option("--parcel-id", default=None, help="Parcel column holding the parcel id.")
+@click.option(
+    "--species-field",
+    default=None,
+    metavar="NAME",
+    help="Parcel column holding the species, e.g. 树种 (default: species).",
+)
 @click.option(
     "--parcels-layer",
     default=None,
@@ -44,6 +51,7 @@ def carbon(
     study_file: Path,
     parcels: Path | None,
     parcel_id: str | None,
+    species_field: str | None,
     parcels_layer: str | None,
     out: Path,
     force: bool,
@@ -52,7 +60,11 @@ def carbon(
     from geotool.errors import ConfigError
     from geotool.study import load_study
 
-    for option, value in (("--parcel-id", parcel_id), ("--parcels-layer", parcels_layer)):
+    for option, value in (
+        ("--parcel-id", parcel_id),
+        ("--species-field", species_field),
+        ("--parcels-layer", parcels_layer),
+    ):
         if value is not None and parcels is None:  # was silently ignored
             raise ConfigError(
                 f"{option} applies to the parcels, but no --parcels file is given",
@@ -66,7 +78,7 @@ def carbon(
     from geotool.carbon.project import parcel_notes
     from geotool.errors import InputError
     from geotool.io.outputs import OutputDir, file_record, write_manifest
-    from geotool.pipeline import study_files
+    from geotool.pipeline import inputs_record, study_files, study_record
     from geotool.stack import REGION_ID_COLUMN, load_region, load_stack
 
     try:
@@ -75,6 +87,8 @@ def carbon(
         raise type(exc)(exc.what, where=f"{study.path}: {exc.where}", fix=exc.fix) from None
     notes: list[str] = []
     region = load_region(study, notes)
+    for note in notes:  # e.g. several features sharing a region id, merged into one unit
+        click.echo(f"note: {note}", err=True)
     layers = [name for name in CARBON_LAYERS if name in study.layers]
     stack = load_stack(study, layers=layers, region=region, notes=notes)
     parcel_gdf = None if parcels is None else _read_parcels(parcels, parcels_layer, notes)
@@ -82,16 +96,24 @@ def carbon(
         raise InputError(
             "holds no parcels", where=str(parcels), fix="give a file of parcel polygons"
         )
+    found: list[str] = []  # the parcels' notes (columns not read, areas that disagree)
     try:
         result = run_carbon(
-            stack, region, parcel_gdf, config, region_id=REGION_ID_COLUMN, parcel_id=parcel_id
+            stack,
+            region,
+            parcel_gdf,
+            config,
+            region_id=REGION_ID_COLUMN,
+            parcel_id=parcel_id,
+            species_field=species_field,
+            notes=found,
         )
     except InputError as exc:  # name the --parcels file the problem is in
         if parcels is None or not exc.where or not exc.where.startswith("parcels"):
             raise
         raise type(exc)(exc.what, where=f"{parcels}: {exc.where}", fix=exc.fix) from None
 
-    found = config.credit_notes(result["credits"])
+    found += config.credit_notes(result["credits"])
     if result["parcels"] is not None:
         found += parcel_notes(result["parcels"], config)
     for note in found:
@@ -101,18 +123,20 @@ def carbon(
     with OutputDir(out, force=force, inputs=read_files) as od:
         with od.stage("carbon"):
             write_carbon_outputs(result, od, stack.attrs["grid"])
-        inputs = {
-            name: file_record(inp.path) for name, inp in study.layers.items() if name in layers
-        }
-        if study.region is not None:
-            inputs["region"] = file_record(study.region)
-        if parcels is not None:
-            inputs["parcels"] = file_record(parcels)
+        # as the run's manifest records them: the study, and the inputs with their
+        # `synthetic` flags (the map warns about demo data from them)
+        here = od.staging
+        inputs = inputs_record(study, relative_to=here, only={"study", "region", *layers})
+        if parcels is not None:  # given on the command line: not flagged either way
+            inputs.append(
+                {"role": "parcels", **file_record(parcels), "path": str(parcels.resolve())}
+            )
         write_manifest(
             od,
             {
                 "command": "carbon",
-                "study": str(study.path),
+                "synthetic": study.synthetic,
+                "study": study_record(study, relative_to=here),
                 "inputs": inputs,
                 "parameters": {
                     "carbon": asdict(config),

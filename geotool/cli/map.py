@@ -26,14 +26,17 @@ import click
     help="Longest side of each raster overlay, in pixels.",
 )
 @click.option("--title", default=None, help="Page title (default: the composition's).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output and no notes.")
 def map_command(
     outdir: Path, composition: str | None, max_size: int, title: str | None, quiet: bool
 ) -> None:
     """Write OUTDIR/map.html: one self-contained map that opens from disk without network."""
     from geotool.webmap import render_map
 
-    path = render_map(outdir, composition=composition, max_size=max_size, title=title)
+    notes: list[str] = []
+    path = render_map(outdir, composition=composition, max_size=max_size, title=title, notes=notes)
     if not quiet:
+        for note in notes:  # layers left out: the map lists them only in "About this map"
+            click.echo(f"note: {note}", err=True)
         size_mb = path.stat().st_size / 1e6
         click.echo(f"wrote {path} ({size_mb:.1f} MB)")

@@ -133,6 +133,7 @@ def open_raster(
             gcps = ds.gcps[0]
             transform = ds.transform
             scale, offset = 1.0, 0.0
+            dtype = ds.dtypes[band - 1] if 1 <= band <= count else None
             if 1 <= band <= count:
                 scale = _or_default(ds.scales[band - 1], 1.0)
                 offset = _or_default(ds.offsets[band - 1], 0.0)
@@ -156,6 +157,15 @@ def open_raster(
             fix=f"set `band` to 1..{count} in its [layers] entry"
             if count > 1
             else "remove `band` from its [layers] entry (the file has one band)",
+        )
+    if dtype is not None and str(dtype).startswith("complex"):  # also GDAL's complex_int16
+        # read as float the imaginary part is dropped: a radar or FFT product is not a layer
+        # value until one says which real quantity (amplitude, phase, real part) is meant
+        raise UnreadableFileError(
+            f"holds complex numbers ({dtype}), not real values",
+            where=str(path),
+            fix="save the real quantity you mean (amplitude, phase or real part) as a "
+            "real-valued GeoTIFF, e.g. with gdal_calc.py",
         )
     if transform.is_identity and not gcps and file_crs is None:
         raise UnreadableFileError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, get_args
@@ -260,6 +260,23 @@ def raster_units(layer: str, where: str, *, categorical: bool | None = None) -> 
     return str(spec.units)
 
 
+def check_class_codes(layer: str, codes: Iterable[int], where: str) -> None:
+    """Every code is one of the categorical ``layer``'s catalog classes: a code the layer
+    cannot hold (the loader refuses such values in the file) would match no pixel, and the
+    constraint or criterion would silently do nothing."""
+    spec = _catalog().get(layer)
+    known = spec.classes if spec is not None else ()
+    bad = sorted(set(codes) - set(known))
+    if known and bad:
+        listed = ", ".join(map(str, bad))
+        raise ConfigError(
+            f"{'classes' if len(bad) > 1 else 'class'} {listed} {'are' if len(bad) > 1 else 'is'}"
+            f" not a code of layer {layer!r}",
+            where=where,
+            fix=f"use its codes: {', '.join(map(str, known))} (geotool layers)",
+        )
+
+
 def check_vector_layer(layer: str, where_filter: str | None, where: str) -> None:
     """A vector catalog layer, and a filter the loader can parse."""
     cat = _catalog()
@@ -376,6 +393,8 @@ def parse_criterion(name: str, raw: Any, origin: str) -> Criterion:
             fix=f"give the membership parameters in {units}",
         )
     spec = parse_membership(t)
+    if isinstance(spec, Categorical) and layer is not None:
+        check_class_codes(layer, spec.table, t.at("table"))
     source = t.text("source", "")
     t.finish(
         ("layer", "distance_to", "where", "units", "source", "membership")
@@ -431,6 +450,9 @@ def parse_constraint(name: str, raw: Any, origin: str) -> Constraint | None:
                 fix=f"give whole class codes of {layer}, e.g. "
                 f"{'exclude' if excl is not None else 'allow'} = [50, 80]",
             )
+        check_class_codes(
+            layer, (int(v) for v in codes), t.at("exclude" if excl is not None else "allow")
+        )
         mode: ClassMode = "exclude" if excl is not None else "allow"
         c = ClassConstraint(name, layer, frozenset(int(v) for v in codes), mode, source)
         t.finish((*common, "layer", "exclude", "allow"))

@@ -10,6 +10,10 @@ entry is repeated for every profile listed in ``[map] profiles``. ``show = true`
 entry shows only the first profile's copy, so overlays of different profiles do not pile up; in a
 side-by-side comparison each side shows the copies of its own profile.
 
+A vector entry's ``simplify_m`` is the display simplification in metres (default: half a pixel
+of the folder's rasters for ``sites``, 20 m for the rest); ``popup = true`` gives ``areas`` and
+``points`` a popup of every attribute with its units (titled by ``label_field``).
+
 Unknown keys, wrong types, unknown colormaps or colours raise :class:`~geotool.errors.ConfigError`
 naming the file and the key.
 
@@ -24,14 +28,14 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import geotool
 from geotool.errors import ConfigError, MissingFileError, UnknownNameError
+from geotool.study import read_toml
 
 RasterKind = Literal["continuous", "classes"]
 VectorKind = Literal["sites", "regions", "points", "areas"]
@@ -48,6 +52,10 @@ PROFILE_LABELS: dict[str, str] = {
 # 20 m ≈ one screen pixel at zoom 13 on the equator (156 543.03 m / 2**13 = 19.1 m; Web Mercator
 # tile scheme, OSM wiki "Zoom levels"): simplified edges move less than a pixel at county scale.
 DEFAULT_SIMPLIFY_M = 20.0
+# Candidate sites are outlines of analysis-grid pixels: simplified for display by half a pixel,
+# so no drawn outline lies more than half a pixel from the stored one and the outline still
+# passes through the pixels it bounds (the GeoPackage keeps the stored outline).
+SITE_SIMPLIFY_PX = 0.5
 # Overlays at 75 % opacity keep the region outlines underneath readable (presentation choice).
 DEFAULT_OPACITY = 0.75
 
@@ -95,7 +103,7 @@ class VectorLayer:
     radius: float
     show: bool
     show_for_profile: bool
-    simplify_m: float
+    simplify_m: float | None
     label_field: str
     csv: str
     geometry: str
@@ -105,6 +113,7 @@ class VectorLayer:
     labels: tuple[tuple[str, str], ...]
     legend: bool
     profile: str | None
+    popup: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,13 +160,18 @@ def list_compositions() -> list[str]:
     return sorted(p.stem for p in composition_dir().glob("*.toml"))
 
 
-def load_composition(composition: str | Path) -> Composition:
+def load_composition(
+    composition: str | Path, *, profiles: Sequence[str] | None = None
+) -> Composition:
     """Load and validate a composition by built-in name or by path.
 
     Parameters
     ----------
     composition
         A built-in name (``"overview"``, ``"windfarm"``, ...) or the path of a TOML file.
+    profiles
+        Replace the composition's ``[map] profiles`` (e.g. by the profiles an output folder
+        holds); ``{profile}`` entries are repeated for these.
 
     Returns
     -------
@@ -168,12 +182,15 @@ def load_composition(composition: str | Path) -> Composition:
     --------
     >>> load_composition("overview").title
     'Resource potential — overview'
+    >>> load_composition("overview", profiles=["mine"]).rasters[0].file
+    'score_mine.tif'
     """
     path = _resolve(composition)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML ({exc})", where=str(path), fix="fix the syntax") from exc
+    doc = read_toml(path)  # the study's reader: a byte-order mark is skipped, errors name the line
+    if profiles is not None:
+        head = doc.get("map")
+        if isinstance(head, dict):
+            doc = {**doc, "map": {**head, "profiles": list(profiles)}}
     return _parse(doc, path)
 
 
@@ -433,8 +450,8 @@ def _vector(t: _Table, profile: str | None, first: bool) -> VectorLayer:
     labels = t.get("labels", dict, {})
     if not all(isinstance(v, str) for v in labels.values()):
         raise ConfigError("labels values must be strings", where=f"{t.where} labels", fix="quote")
-    simplify = t.get("simplify_m", float, DEFAULT_SIMPLIFY_M)
-    if simplify < 0:
+    simplify = t.optional_float("simplify_m")  # None: half a pixel for sites, else 20 m
+    if simplify is not None and simplify < 0:
         raise ConfigError("simplify_m must be >= 0", where=t.where, fix="simplify_m = 20")
     layer = VectorLayer(
         name=t.get("name", str),
@@ -457,6 +474,8 @@ def _vector(t: _Table, profile: str | None, first: bool) -> VectorLayer:
         labels=tuple(sorted(labels.items())),
         legend=t.get("legend", bool, kind == "regions"),
         profile=profile,
+        # sites and regions always have a popup: the key is unknown there
+        popup=t.get("popup", bool, False) if kind in ("areas", "points") else False,
     )
     t.done()
     return layer

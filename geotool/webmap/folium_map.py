@@ -68,6 +68,11 @@ _CSS += """
 .geotool-legend, .geotool-info { background: rgba(255,255,255,.93); border-radius: 5px;
   box-shadow: 0 1px 5px rgba(0,0,0,.4); }
 .geotool-legend { padding: 6px 8px; min-width: 230px; }
+.geotool-legends { overflow-y: auto; overscroll-behavior: contain; padding: 0 4px 2px 6px;
+  margin-right: 6px !important; }
+.geotool-legends:empty { display: none; }
+.geotool-legends .geotool-legend { margin-top: 8px; }
+.geotool-legends .geotool-legend:first-child { margin-top: 2px; }
 .geotool-legend-title { font-weight: 600; margin-bottom: 3px; }
 .geotool-ramp { height: 12px; border: 1px solid #888; }
 .geotool-ticks { display: flex; justify-content: space-between; }
@@ -126,17 +131,50 @@ _RUNTIME = """
     return function (feature, latlng) { return L.circleMarker(latlng, base); };
   };
   g.legend = function (map, layer, html) {
-    var ctrl = L.control({position: "bottomright"});
-    ctrl.onAdd = function () {
-      var div = L.DomUtil.create("div", "geotool-legend");
-      div.innerHTML = html;
-      return div;
-    };
-    layer.on("add", function () { ctrl.addTo(map); });
-    layer.on("remove", function () { ctrl.remove(); });
-    if (map.hasLayer(layer)) { ctrl.addTo(map); }
-    g.legends.push({layer: layer, control: ctrl});
-    return ctrl;
+    // every legend of a map goes into one column at the bottom right that scrolls within the
+    // height the layer list leaves free: three stacked legends reached up into the list on a
+    // 1024 x 768 projector. Shown legends keep the order of their layers in the list.
+    var column = g.legendColumn(map);
+    var div = L.DomUtil.create("div", "geotool-legend");
+    div.innerHTML = html;
+    div.geotoolOrder = g.legends.length;
+    function show() {
+      var next = [].find.call(column.children, function (el) {
+        return el.geotoolOrder > div.geotoolOrder;
+      });
+      column.insertBefore(div, next || null);
+      g.fitLegends(map);
+    }
+    layer.on("add", show);
+    layer.on("remove", function () { L.DomUtil.remove(div); });
+    if (map.hasLayer(layer)) { show(); }
+    g.legends.push({layer: layer, element: div});
+    return div;
+  };
+  g.legendColumn = function (map) {
+    if (!map.geotoolLegends) {
+      var ctrl = L.control({position: "bottomright"});
+      ctrl.onAdd = function () {
+        var div = L.DomUtil.create("div", "geotool-legends");
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);  // the wheel scrolls legends, not the map
+        return div;
+      };
+      map.geotoolLegends = ctrl.addTo(map).getContainer();
+      map.on("resize", function () { g.fitLegends(map); });
+    }
+    return map.geotoolLegends;
+  };
+  g.fitLegends = function (map) {
+    // the column sits on top of the other bottom-right controls (the cursor readout) and
+    // reaches up to a gap below the top-right panels (title and layer list)
+    var column = map.geotoolLegends, gap = 10;
+    if (!column) { return; }
+    var corner = map._controlCorners.bottomright;
+    if (corner.firstChild !== column) { corner.insertBefore(column, corner.firstChild); }
+    var room = column.getBoundingClientRect().bottom -
+      map._controlCorners.topright.getBoundingClientRect().bottom - gap;
+    column.style.maxHeight = Math.max(room, 60) + "px";
   };
   g.panel = function (map, position, cls, html) {
     var ctrl = L.control({position: position});
@@ -150,6 +188,7 @@ _RUNTIME = """
     return ctrl.addTo(map);
   };
   g.fit = function (map, bounds) {
+    g.fitLegends(map);
     // the region in the part of the map the panels leave free (the title and layer list on
     // the right, the zoom buttons on the left: on a 1024 px projector the list covered a
     // third of the region) when that costs no zoom level, else in the whole map. No

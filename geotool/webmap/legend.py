@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,18 +95,30 @@ def classes_legend(
 
 
 def format_number(value: float) -> str:
-    """Short human number: thousands separators, about three significant digits.
+    """A number as popups, tooltips and legend ticks show it: whole numbers from 1,000 up,
+    with thousands separators; three significant digits below, where a whole number or a
+    value those digits hold exactly drops its trailing zeros (``499.0`` is ``499``, ``0.50``
+    is ``0.5``) and a rounded one keeps them (13.95 is ``14.0``).
 
-    >>> format_number(12345.678), format_number(12.345), format_number(0.123456)
-    ('12,346', '12.3', '0.123')
+    >>> format_number(12345.678), format_number(499.0), format_number(12.345)
+    ('12,346', '499', '12.3')
+    >>> format_number(0.123456), format_number(0.5), format_number(13.952), format_number(-2.0)
+    ('0.123', '0.5', '14.0', '-2')
     """
     if value != value:  # NaN
         return "–"
-    if abs(value) >= 1000:
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    rounded = float(f"{value:.3g}")  # three significant digits (999.7 becomes 1000)
+    if abs(rounded) >= 1000:
         return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:,.1f}"
-    return f"{value:.3g}"
+    if rounded == 0:
+        return "0"
+    decimals = max(0, 2 - math.floor(math.log10(abs(rounded))))
+    text = f"{rounded:.{decimals}f}"
+    short = text.rstrip("0").rstrip(".") if "." in text else text
+    # exact at those digits (up to float32 noise: an area of 0.3 stored as 0.300000012)
+    return short if abs(float(short) - value) <= 1e-6 * abs(value) else text
 
 
 def format_tick(value: float) -> str:
@@ -113,7 +126,7 @@ def format_tick(value: float) -> str:
     fit under a 190 px colour bar.
 
     >>> format_tick(23_380_069.0), format_tick(4_874_532.0), format_tick(2.5e9), format_tick(937.5)
-    ('23.4 M', '4.87 M', '2.5 bn', '937.5')
+    ('23.4 M', '4.87 M', '2.5 bn', '938')
     """
     if value == value and abs(value) >= 1e9:
         return f"{value / 1e9:.3g} bn"

@@ -24,7 +24,14 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from geotool.errors import InputError
-from geotool.webmap.compositions import Composition, RasterLayer, VectorLayer
+from geotool.webmap.compositions import (
+    DEFAULT_SIMPLIFY_M,
+    SITE_SIMPLIFY_PX,
+    Composition,
+    RasterLayer,
+    VectorLayer,
+    load_composition,
+)
 from geotool.webmap.legend import Legend, classes_legend, continuous_legend, manifest_classes
 from geotool.webmap.provenance import InputRecord, Provenance, read_manifest, summarise
 from geotool.webmap.raster import (
@@ -123,6 +130,36 @@ def check_outdir(outdir: Path) -> list[Path]:
     return scores
 
 
+def folder_profiles(outdir: Path) -> list[str]:
+    """The profiles whose ``score_<profile>.tif`` is in the folder, by name.
+
+    >>> folder_profiles(Path("/nonexistent"))
+    []
+    """
+    names = (p.name[len("score_") : -len(".tif")] for p in Path(outdir).glob("score_*.tif"))
+    return sorted(n for n in names if n.isidentifier())
+
+
+OVERVIEW = "overview"
+"""The built-in composition that shows every profile of the folder."""
+
+
+def folder_composition(outdir: Path, composition: str | Path | None = None) -> Composition:
+    """The composition a map of ``outdir`` uses: ``composition`` (default
+    :func:`default_composition`), the built-in ``overview`` with the folder's own profiles —
+    those it lists first, in its order, then any other (a profile file of the user's,
+    ``--profile mine.toml``) by name — so it neither fails on a folder of custom profiles
+    nor lists profiles the run did not score."""
+    name = composition or default_composition(outdir)
+    if name != OVERVIEW:
+        return load_composition(name)
+    listed = load_composition(name)
+    present = folder_profiles(outdir)
+    ordered = [p for p in listed.profiles if p in present]
+    ordered += [p for p in present if p not in ordered]
+    return load_composition(name, profiles=ordered) if ordered else listed
+
+
 def default_composition(outdir: Path) -> str:
     """``overview`` for a folder with score rasters, ``carbon`` for one of ``geotool carbon``.
 
@@ -161,7 +198,7 @@ def build_model(
     missing: list[str] = []
     images = []
     present = [outdir / r.file for r in composition.rasters if (outdir / r.file).is_file()]
-    lon0 = _central_longitude(present)
+    lon0, pixel_m = _central_longitude(present), _pixel_metres(present)
     for i, layer in enumerate(composition.rasters):
         path = outdir / layer.file
         if path.is_file():
@@ -182,7 +219,10 @@ def build_model(
         (s, w), (n, e) = img.bounds
         south, west, north, east = min(south, s), min(west, w), max(north, n), max(east, e)
     extent = _Extent(
-        bounds=((south, west), (north, east)), lon0=lon0, region_id=_region_id(manifest)
+        bounds=((south, west), (north, east)),
+        lon0=lon0,
+        region_id=_region_id(manifest),
+        pixel_m=pixel_m,
     )
     vectors = []
     for i, vlayer in enumerate(composition.vectors):
@@ -241,14 +281,43 @@ def _central_longitude(rasters: list[Path]) -> float:
     return 0.0
 
 
+def _pixel_metres(rasters: list[Path]) -> float | None:
+    """The pixel size, in metres, of the first raster on a projected CRS (the analysis grid's,
+    which candidate sites are outlines of); None when there is none."""
+    import rasterio
+
+    for path in rasters:
+        try:
+            with rasterio.open(path) as ds:
+                if ds.crs is not None and ds.crs.is_projected:
+                    return float(
+                        max(abs(ds.res[0]), abs(ds.res[1])) * ds.crs.linear_units_factor[1]
+                    )
+        except rasterio.errors.RasterioError:
+            continue
+    return None
+
+
 @dataclass(frozen=True)
 class _Extent:
-    """Where the map is: the rasters' lat/lon bounds, the central longitude (0 or 180) and the
-    study's region id field (names the regions in the study's regions file)."""
+    """Where the map is: the rasters' lat/lon bounds, the central longitude (0 or 180), the
+    study's region id field (names the regions in the study's regions file) and the grid's
+    pixel size in metres."""
 
     bounds: LatLonBounds
     lon0: float
     region_id: str | None = None
+    pixel_m: float | None = None
+
+
+def _simplify_m(layer: VectorLayer, pixel_m: float | None) -> float:
+    """The composition's ``simplify_m``, else half a pixel for sites (see
+    :data:`~geotool.webmap.compositions.SITE_SIMPLIFY_PX`) and 20 m for the rest."""
+    if layer.simplify_m is not None:
+        return layer.simplify_m
+    if layer.kind == "sites" and pixel_m is not None:
+        return SITE_SIMPLIFY_PX * pixel_m
+    return DEFAULT_SIMPLIFY_M
 
 
 def _region_id(manifest: dict[str, Any] | None) -> str | None:
@@ -484,6 +553,7 @@ def _vector(
     found = _locate(outdir, layer.file, inputs)
     path = found.path
     labels = dict(layer.labels)
+    simplify_m = _simplify_m(layer, extent.pixel_m)
     legend: Legend | None = None
     style: dict[str, Any] = {
         "color": layer.color,
@@ -510,7 +580,7 @@ def _vector(
             gdf,
             value=value,
             cmap=layer.colormap,
-            simplify_m=layer.simplify_m,
+            simplify_m=simplify_m,
             labels=labels,
             legend_title=title,
             where=str(path),
@@ -524,12 +594,16 @@ def _vector(
     elif layer.kind == "sites":
         gdf = _read(found)
         geojson = site_features(
-            gdf, simplify_m=layer.simplify_m, labels=labels, where=str(path), lon0=extent.lon0
+            gdf, simplify_m=simplify_m, labels=labels, where=str(path), lon0=extent.lon0
         )
     else:
         gdf = _within(_read(found), extent)
         geojson = labelled_features(
-            gdf, label_field=layer.label_field, simplify_m=layer.simplify_m, lon0=extent.lon0
+            gdf,
+            label_field=layer.label_field,
+            simplify_m=simplify_m,
+            lon0=extent.lon0,
+            popup_labels=labels if layer.popup else None,
         )
         if layer.kind == "points":
             style["radius"] = layer.radius

@@ -6,9 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from geotool.webmap.compositions import load_composition
 from geotool.webmap.folium_map import render_html
-from geotool.webmap.model import build_model, check_outdir, default_composition
+from geotool.webmap.model import build_model, check_outdir, folder_composition
 
 # 1600 px on the longer side: sharper than a 1920×1080 projector shows a county-sized overlay,
 # and at most 1600² × 1 byte per pixel as a palette PNG before compression.
@@ -21,6 +20,7 @@ def render_map(
     composition: str | Path | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
     title: str | None = None,
+    notes: list[str] | None = None,
 ) -> Path:
     """Render the interactive, offline web map of a pipeline output folder.
 
@@ -30,12 +30,15 @@ def render_map(
         Output folder of ``geotool run``/``geotool demo`` (holds ``score_<profile>.tif``).
     composition
         Built-in composition name (``overview``, ``windfarm``, ``compare``, ``carbon``, ...) or
-        a TOML path; by default ``overview``, or ``carbon`` for the folder of ``geotool carbon``
-        (no score rasters).
+        a TOML path; by default ``overview`` (showing every profile the folder holds), or
+        ``carbon`` for the folder of ``geotool carbon`` (no score rasters).
     max_size
         Longest side, in pixels, of every raster overlay.
     title
         Page title; defaults to the composition's title and the study name.
+    notes
+        Collects one line per layer of the composition left out (its file is not in the
+        folder), as the map's info panel lists them.
 
     Returns
     -------
@@ -56,8 +59,12 @@ def render_map(
     """
     outdir = Path(outdir)
     check_outdir(outdir)
-    comp = load_composition(composition or default_composition(outdir))
-    page = render_html(build_model(outdir, comp, max_size=max_size, title=title))
+    model = build_model(
+        outdir, folder_composition(outdir, composition), max_size=max_size, title=title
+    )
+    if notes is not None:
+        notes += skipped_notes(model.missing)
+    page = render_html(model)
     target = outdir / "map.html"
     sweep_stale_tmp(outdir)
     fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}.", suffix=".tmp", dir=outdir)
@@ -70,6 +77,19 @@ def render_map(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def skipped_notes(missing: tuple[str, ...]) -> list[str]:
+    """One line per layer file a map left out (``MapModel.missing``).
+
+    >>> skipped_notes(("stability_windfarm.tif", "carbon_regions.csv (no column stock_tc)"))
+    ['map.html: skipped carbon_regions.csv (no column stock_tc)', 'map.html: skipped stability_windfarm.tif (not in the output folder)']
+    """
+    lines = []
+    for item in sorted(set(missing)):
+        why = "" if item.endswith(")") else " (not in the output folder)"
+        lines.append(f"map.html: skipped {item}{why}")
+    return lines
 
 
 TMP_PREFIX = ".map.html."

@@ -74,6 +74,17 @@ DEFAULT_LABELS: dict[str, str] = {
     "crediting_years": "Crediting period (years)",
     "species": "Species",
     "heat_in_place_pj": "Heat in place (PJ)",
+    # carbon_parcels.gpkg (geotool carbon --parcels)
+    "parcel_id": "Parcel",
+    "agb_t_ha": "Above-ground biomass (t/ha)",
+    "root_shoot": "Root-to-shoot ratio",
+    "carbon_fraction": "Carbon fraction of dry matter",
+    "stock_source": "Stock estimated from",
+    "stock_data_share": "Share with stock data (0–1)",
+    "forest_share": "Forest already (share 0–1)",
+    "removals_tco2e_total": "Removals over the crediting period (tCO₂e)",
+    "removals_tco2e_per_yr": "Removals, yearly mean (tCO₂e/yr)",
+    "baseline_tco2e_per_yr": "Baseline removals (tCO₂e/yr)",
     # carbon_regions.csv (geotool.carbon)
     "data_area_ha": "Area with data (ha)",
     "forest_area_ha": "Forest area (ha)",
@@ -171,8 +182,53 @@ def shift_longitudes(geoms: np.ndarray, lon0: float) -> np.ndarray:
     return np.asarray(out, dtype=object)
 
 
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+
+def simplify_outlines(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """Polygons simplified so that no outline moves by more than ``tolerance``.
+
+    Douglas–Peucker on every ring with its first vertex kept, the rings of one feature kept
+    from crossing each other (GEOS's topology-preserving simplifier on them as lines): every
+    dropped vertex lies within ``tolerance`` of the new edge that replaces it, and that edge
+    within ``tolerance`` of the dropped stretch. ``shapely.simplify`` on the polygons may
+    also drop a ring's first vertex, which can move the outline by more than the tolerance
+    (55 m at 50 m on a demo wind site). A ring that would collapse below a triangle, or a
+    feature whose result is not valid, is kept as it was.
+
+    >>> ring = [(0, 0), (500, 0), (1000, 40), (1500, 0), (2000, 0), (2000, 1000), (0, 1000)]
+    >>> simplify_outlines(np.array([shapely.Polygon(ring)]), 50.0)[0].exterior.coords[:]
+    [(0.0, 0.0), (2000.0, 0.0), (2000.0, 1000.0), (0.0, 1000.0), (0.0, 0.0)]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    solid = ~shapely.is_empty(parts)
+    parts, part_of = parts[solid], part_of[solid]
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    if len(rings) == 0:
+        return geoms
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    lines = shapely.linestrings(coords, indices=coord_of)
+    grouped = shapely.multilinestrings(
+        lines, indices=part_of[ring_of], out=np.full(len(geoms), None, dtype=object)
+    )
+    simple = shapely.get_parts(shapely.simplify(grouped, tolerance, preserve_topology=True))
+    simple = np.where(shapely.get_num_coordinates(simple) >= 4, simple, lines)
+    coords, coord_of = shapely.get_coordinates(simple, return_index=True)
+    polygons = shapely.polygons(shapely.linearrings(coords, indices=coord_of), indices=ring_of)
+    out = shapely.multipolygons(
+        polygons, indices=part_of, out=np.full(len(geoms), None, dtype=object)
+    )
+    single = shapely.get_type_id(geoms) == 3
+    out[single] = shapely.get_geometry(out[single], 0)
+    keep = shapely.is_missing(out) | ~shapely.is_valid(out)
+    out[keep] = geoms[keep]
+    return out
+
+
 def web_geometries(gdf: Any, simplify_m: float, lon0: float = 0.0) -> list[dict[str, Any] | None]:
-    """Simplified (in metres), EPSG:4326, rounded GeoJSON geometry dicts (None for no geometry).
+    """Simplified (in metres, see :func:`simplify_outlines` for polygons), EPSG:4326, rounded
+    GeoJSON geometry dicts (None for no geometry).
 
     ``lon0``: the map's central longitude (0, or 180 around the antimeridian), see
     :func:`shift_longitudes`.
@@ -182,7 +238,15 @@ def web_geometries(gdf: Any, simplify_m: float, lon0: float = 0.0) -> list[dict[
         return []
     if simplify_m > 0:
         metric = geoms if geoms.crs.is_projected else geoms.to_crs(geoms.estimate_utm_crs())
-        geoms = metric.simplify(simplify_m, preserve_topology=True)
+        values = np.asarray(metric.values, dtype=object)
+        kinds = shapely.get_type_id(values)
+        if np.isin(kinds[~shapely.is_missing(values)], _POLYGONAL).all():
+            import geopandas as gpd
+
+            simple = simplify_outlines(values, simplify_m)
+            geoms = gpd.GeoSeries(simple, index=metric.index, crs=metric.crs)
+        else:
+            geoms = metric.simplify(simplify_m, preserve_topology=True)
     geoms = geoms.to_crs("EPSG:4326")
     rounded = shapely.transform(
         shift_longitudes(np.asarray(geoms.values, dtype=object), lon0),
@@ -369,22 +433,35 @@ def _percent(value: Any) -> int:
     return round(100 * min(max(v, 0.0), 1.0)) if np.isfinite(v) else 0
 
 
+# Area columns that repeat the unit's whole area when nothing of it is cut off: the part on the
+# grid (geotool.regions) and the part with carbon data (carbon_regions.csv).
+_PART_AREAS = {"covered_km2": "area_km2", "data_area_ha": "area_ha"}
+
+
 def _same_area(column: str, row: Mapping[str, Any]) -> bool:
-    """``covered_km2`` of a region the grid covers whole (within 0.5 %): the same figure as
-    ``area_km2``, so the popup shows it once.
+    """``covered_km2`` (``data_area_ha``) of a unit the grid (the data) covers whole, within
+    0.5 %: the same figure as ``area_km2`` (``area_ha``), so the popup shows it once.
 
     >>> _same_area("covered_km2", {"area_km2": 100.0, "covered_km2": 99.8})
     True
-    >>> _same_area("covered_km2", {"area_km2": 100.0, "covered_km2": 80.0})
+    >>> _same_area("data_area_ha", {"area_ha": 100.0, "data_area_ha": 80.0})
     False
     """
-    if column != "covered_km2":
+    whole = _PART_AREAS.get(column)
+    if whole is None:
         return False
     try:
-        area, covered = float(row["area_km2"]), float(row["covered_km2"])
+        area, part = float(row[whole]), float(row[column])
     except (KeyError, TypeError, ValueError):
         return False
-    return bool(np.isfinite(area) and abs(covered - area) <= 0.005 * abs(area))
+    return bool(np.isfinite(area) and abs(part - area) <= 0.005 * abs(area))
+
+
+def _attribute_table(row: Mapping[str, Any], columns: list[str], labels: Mapping[str, str]) -> str:
+    """Popup table rows of ``columns`` of one feature, an area that repeats another left out."""
+    return _table(
+        [(_label(c, labels), _cell(c, row[c])) for c in columns if not _same_area(c, row)]
+    )
 
 
 def region_features(
@@ -428,12 +505,8 @@ def region_features(
                 "_tooltip": f"<b>{name}</b>{rows}",
                 "_popup": f'<div class="geotool-popup-title">{name}</div><table '
                 f'class="geotool-table">'
-                + _table(
-                    [
-                        (_label(c, labels), _cell(c, row[c]))
-                        for c in gdf.columns
-                        if c not in ("region", gdf.geometry.name) and not _same_area(c, row)
-                    ]
+                + _attribute_table(
+                    row, [c for c in gdf.columns if c not in ("region", gdf.geometry.name)], labels
                 )
                 + "</table>",
             }
@@ -443,12 +516,36 @@ def region_features(
 
 
 def labelled_features(
-    gdf: Any, *, label_field: str, simplify_m: float, lon0: float = 0.0
+    gdf: Any,
+    *,
+    label_field: str,
+    simplify_m: float,
+    lon0: float = 0.0,
+    popup_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """GeoJSON of points or areas with the escaped ``label_field`` as tooltip (when present)."""
+    """GeoJSON of points or areas with the escaped ``label_field`` as tooltip (when present)
+    and, with ``popup_labels``, a popup of every other attribute in words with its units
+    (``label_field`` its title; a column's label from ``popup_labels`` or
+    :func:`column_label`), as sites and regions have.
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> gdf = gpd.GeoDataFrame({"parcel_id": ["P1"], "stock_tco2e": [499.0]},
+    ...                        geometry=[box(0, 0, 1, 1)], crs="EPSG:4326")
+    >>> fc = labelled_features(gdf, label_field="parcel_id", simplify_m=0, popup_labels={})
+    >>> fc["features"][0]["properties"]["_popup"].split("</div>")[1]
+    '<table class="geotool-table"><tr><th>Carbon stock (tCO₂e)</th><td>499</td></tr></table>'
+    """
     has_label = label_field in gdf.columns
-    props = [
-        {"_tooltip": html.escape(str(v)) if has_label and v is not None else ""}
-        for v in (gdf[label_field] if has_label else [None] * len(gdf))
+    titles = list(gdf[label_field]) if has_label else [None] * len(gdf)
+    props: list[dict[str, Any]] = [
+        {"_tooltip": html.escape(str(v)) if v is not None else ""} for v in titles
     ]
+    if popup_labels is not None:
+        columns = [c for c in gdf.columns if c not in (label_field, gdf.geometry.name)]
+        rows = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+        for prop, title, row in zip(props, titles, rows, strict=True):
+            head = f'<div class="geotool-popup-title">{_text(title)}</div>' if has_label else ""
+            table = _attribute_table(row, columns, popup_labels)
+            prop["_popup"] = f'{head}<table class="geotool-table">{table}</table>'
     return feature_collection(web_geometries(gdf, simplify_m, lon0), props)
