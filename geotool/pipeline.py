@@ -193,7 +193,7 @@ def execute_run(
     write_manifest(outdir, content)
     if options.web_map:
         say("rendering map.html")
-        web_map(outdir, study.name, result.profiles)
+        web_map(outdir, study.name, notes=notes, say=say)
         write_manifest(outdir, content)  # again: now listing map.html and its timing
     return result
 

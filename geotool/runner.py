@@ -459,30 +459,26 @@ def _carbon(
     }
 
 
-def web_map(outdir: OutputDir, title: str, profiles: Sequence[str] = BUILTIN_PROFILES) -> None:
-    """``map.html`` of everything in the staging folder (needs ``manifest.json`` there).
-
-    The built-in ``overview`` composition shows the built-in profiles; when the run scored
-    user profiles (``--profile my.toml``) the same composition is used with the run's own
-    profile names instead.
-    """
-    import json
-    import re
-    import tempfile
-
+def web_map(
+    outdir: OutputDir,
+    title: str,
+    *,
+    notes: list[str] | None = None,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> None:
+    """``map.html`` of everything in the staging folder (needs ``manifest.json`` there): the
+    built-in ``overview`` of the profiles whose scores the folder holds, built-in or the run's
+    own (``--profile my.toml``). Layers the map leaves out are said (``note:``) and added to
+    ``notes``."""
     from geotool.webmap import render_map
-    from geotool.webmap.compositions import composition_dir
 
+    found: list[str] = []
     with outdir.stage("map"):
-        if set(profiles) <= set(BUILTIN_PROFILES):
-            render_map(outdir.staging, title=title)
-            return
-        text = (composition_dir() / "overview.toml").read_text(encoding="utf-8")
-        text = re.sub(r"(?m)^profiles = \[.*\]$", f"profiles = {json.dumps(list(profiles))}", text)
-        with tempfile.TemporaryDirectory() as tmp:
-            comp = Path(tmp) / "overview.toml"
-            comp.write_text(text, encoding="utf-8")
-            render_map(outdir.staging, composition=comp, title=title)
+        render_map(outdir.staging, title=title, notes=found)
+    for note in found:
+        say(f"note: {note}")
+    if notes is not None:
+        notes.extend(found)
 
 
 def _clean_work(outdir: OutputDir) -> None:

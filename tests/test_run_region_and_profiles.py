@@ -126,3 +126,29 @@ def test_the_run_manifest_carries_the_derived_layers_notes(triangle_run: Path) -
     manifest had none of them (only `geotool resources` recorded them)."""
     notes = json.loads((triangle_run / "manifest.json").read_text())["notes"]
     assert any(n.startswith("wind shear: log law with WorldCover roughness") for n in notes), notes
+
+
+def test_run_says_which_layers_its_map_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The map of `geotool run` skipped overview layers the study lacks (here substations)
+    with a note only inside map.html; the run now prints it and keeps it in the manifest,
+    as `geotool map` does."""
+    gpd.GeoDataFrame({"name": ["Tri"]}, geometry=[TRIANGLE], crs=4326).to_file(
+        tmp_path / "tri.geojson", driver="GeoJSON"
+    )
+    study = build_demo(tmp_path / "inputs", region_file=tmp_path / "tri.geojson")
+    import tomllib
+
+    import tomli_w
+
+    raw = tomllib.loads(study.read_text(encoding="utf-8"))
+    del raw["layers"]["substations"]
+    study.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    out = tmp_path / "out"
+    main(["run", str(study), "--out", str(out), "--no-carbon", "--profile", "solarfarm"])
+    err = capsys.readouterr().err
+    said = [ln for ln in err.splitlines() if "note: map.html: skipped" in ln]
+    assert len(said) == 1 and "substations" in said[0].lower(), err
+    notes = json.loads((out / "manifest.json").read_text())["notes"]
+    assert any(n.startswith("map.html: skipped") and "ubstation" in n for n in notes)
