@@ -145,7 +145,7 @@ def zonal_table(
             )
             for i, v in enumerate(rasters.values())
         ]
-        write_cogs(outs, grid)
+        write_cogs(outs, grid, cog=False)  # read once, here: no overviews, fast ZSTD
         handles = [rasterio.open(o.path) for o in outs]
         try:
             sources = [

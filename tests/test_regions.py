@@ -259,3 +259,23 @@ def test_bad_regions_raise(fields: dict[str, np.ndarray]) -> None:
         summarise_regions(ev, None, gpd.GeoDataFrame(geometry=[bow], crs=CRS), GRID, profile=p)
     with pytest.raises(InputError, match="does not match the grid"):
         summarise_regions(ev, None, units, GRID.pad(2), profile=p)
+
+
+def test_lazy_rasters_go_to_plain_temporary_geotiffs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the per-region sums read each lazy raster once: writing it as a COG (overviews and a
+    # DEFLATE copy) for that was a third of the regions stage at 30 m
+    import geotool.io.outputs as outputs
+    from geotool.regions import zonal_table
+
+    copies: list[Any] = []
+    monkeypatch.setattr(outputs.rasterio.shutil, "copy", lambda *a, **k: copies.append(a))
+    grid = Grid.from_bounds((0.0, 0.0, 4_000.0, 3_000.0), 100.0, "EPSG:32649")
+    values = da.ones(grid.shape, chunks=16, dtype="float32")
+    units = gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 2_000, 3_000), shapely.box(2_000, 0, 4_000, 3_000)],
+        crs="EPSG:32649",
+    )
+    df = zonal_table({"v": values, "w": values * 2.0}, units, grid, ("sum",))
+    assert copies == []
+    assert df["v_sum"].tolist() == pytest.approx([600.0, 600.0])  # 20 x 30 pixels of 1 each
+    assert df["w_sum"].tolist() == pytest.approx([1_200.0, 1_200.0])
