@@ -96,8 +96,6 @@ def run_study(
     with outdir.stage("load"):
         before = len(notes)
         region = load_region(study, notes)
-        for region_note in notes[before:]:  # e.g. features sharing a region id, merged
-            say(f"note: {region_note}")
         grid = study_grid(study, region)
         requests: list[VectorRequest] = [r for p in profiles for r in p.vector_requests()]
         stack = load_stack(study, requests=requests, region=region, grid=grid, notes=notes)
@@ -110,6 +108,11 @@ def run_study(
                 note = emission_factor_note(p, lon, lat)
                 if note is not None:
                     notes.append(note)
+        # what loading assumed or left out (a region id shared by several features, a file
+        # read as GBK, features out of reach, the wind shear law used, ...): said, not only
+        # kept in the manifest
+        for note in notes[before:]:
+            say(f"note: {note}")
         full = xr.merge([stack, derived], combine_attrs="override")
         full.attrs["grid"] = grid
         keep = needed_variables(full, profiles, carbon=options.carbon)

@@ -152,3 +152,21 @@ def test_run_says_which_layers_its_map_left_out(
     assert len(said) == 1 and "substations" in said[0].lower(), err
     notes = json.loads((out / "manifest.json").read_text())["notes"]
     assert any(n.startswith("map.html: skipped") and "ubstation" in n for n in notes)
+
+
+def test_every_note_of_the_run_manifest_is_said_on_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Notes from loading (a file read as GBK, features out of reach, the shear law used)
+    were only in manifest.json; a planner reading the terminal never saw them."""
+    gpd.GeoDataFrame({"name": ["Tri"]}, geometry=[TRIANGLE], crs=4326).to_file(
+        tmp_path / "tri.geojson", driver="GeoJSON"
+    )
+    study = build_demo(tmp_path / "inputs", region_file=tmp_path / "tri.geojson")
+    out = tmp_path / "out"
+    main(["run", str(study), "--out", str(out), "--no-carbon", "--no-map", "--profile", "windfarm"])
+    err = capsys.readouterr().err
+    notes = json.loads((out / "manifest.json").read_text())["notes"]
+    assert any(n.startswith("wind shear:") for n in notes)
+    for note in notes:
+        assert f"note: {note}" in err, note
