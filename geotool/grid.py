@@ -264,11 +264,15 @@ its own 6° zone, and even 8° off its central meridian at the equator is under 
 ``get_factors``); Web Mercator (areal scale 1/cos²φ) is refused beyond ~8° latitude."""
 
 
-def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> CRS:
+def resolve_crs(
+    crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None, *, lon: float | None = None
+) -> CRS:
     """``"auto"`` → UTM zone of the region's centroid; anything else → that CRS (must be metric).
 
     With a ``region``, the CRS must also keep areas true to within
     :data:`MAX_AREAL_DISTORTION` over the region's extent (areas are computed flat in it).
+    ``lon`` (degrees east), when there is no region yet, names the Gauss-Krüger zone the
+    error for a geographic Chinese datum suggests (:func:`gauss_kruger_hint`).
 
     >>> import geopandas as gpd, shapely
     >>> r = gpd.GeoSeries([shapely.box(113.0, 24.0, 114.0, 25.0)], crs="EPSG:4326")
@@ -298,11 +302,53 @@ def resolve_crs(crs: Any, region: gpd.GeoDataFrame | gpd.GeoSeries | None = None
         raise CRSError(
             f"analysis CRS {crs!r} is not a metric projected CRS",
             where="study.crs",
-            fix='use "auto" (UTM zone of the region) or a projected EPSG code in metres',
+            fix='use "auto" (UTM zone of the region) or a projected EPSG code in metres'
+            + gauss_kruger_hint(out, lon if region is None else region_centre(region)[0]),
         )
     if region is not None:
         _check_areal_scale(out, crs, region)
     return out
+
+
+CHINESE_GEOGRAPHIC_DATUMS = {4490: "CGCS2000", 4610: "Xian 1980", 4214: "Beijing 1954"}
+"""Geographic CRSs of China's national datums (EPSG codes) and the name their projected
+Gauss-Krüger CRSs carry in the EPSG registry ("CGCS2000 / 3-degree Gauss-Kruger CM 114E")."""
+
+
+def gauss_kruger_hint(crs: CRS, lon: float | None = None) -> str:
+    """For a geographic CRS of a Chinese datum, the metric CRSs Chinese surveying uses: the
+    datum's 3-degree Gauss-Krüger zones without zone number (EPSG lists them by central
+    meridian, 75°E to 135°E), the one nearest ``lon`` when it is known; else ``""``.
+
+    >>> gauss_kruger_hint(CRS.from_epsg(4490), 113.6)
+    ', e.g. the CGCS2000 3-degree Gauss-Krüger zone of the region, "EPSG:4547" (CM 114°E)'
+    """
+    code = crs.to_epsg()
+    datum = CHINESE_GEOGRAPHIC_DATUMS.get(code) if code is not None else None
+    if datum is None:
+        return ""
+    from pyproj.database import query_crs_info
+    from pyproj.enums import PJType
+
+    prefix = f"{datum} / 3-degree Gauss-Kruger CM "
+    zones = {
+        int(info.name[len(prefix) : -1]): info.code
+        for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS)
+        if info.name.startswith(prefix) and info.name.endswith("E") and not info.deprecated
+    }
+    if not zones:
+        return ""
+    centre = 3 * round(lon / 3) if lon is not None else None
+    if centre in zones:
+        return (
+            f", e.g. the {datum} 3-degree Gauss-Krüger zone of the region, "
+            f'"EPSG:{zones[centre]}" (CM {centre}°E)'
+        )
+    lo, hi = min(zones), max(zones)
+    return (
+        f", e.g. a {datum} 3-degree Gauss-Krüger zone: EPSG:{zones[lo]}..{zones[hi]} for "
+        f"central meridians {lo}°E..{hi}°E (EPSG:{zones.get(114, zones[lo])} for 114°E)"
+    )
 
 
 def _lonlat_bounds(

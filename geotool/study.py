@@ -417,7 +417,10 @@ def parse_study(raw: dict[str, Any], path: Path | None) -> Study:
     if isinstance(crs, int):
         crs = f"EPSG:{crs}"
     if crs.strip().lower() != "auto":
-        _check_analysis_crs(crs, f"{sw}.crs")
+        lon = None  # the bbox's centre names the Gauss-Krüger zone a geographic CRS hints at
+        if bbox_t is not None and _is_geographic(bbox_crs):
+            lon = (bbox_t[0] + bbox_t[2]) / 2.0
+        _check_analysis_crs(crs, f"{sw}.crs", lon)
     chunk = _typed(st, "chunk", int, sw, 1024)
     if not 64 <= chunk <= 8192:
         raise ConfigError(
@@ -524,12 +527,13 @@ def _is_geographic(crs: str) -> bool:
         return False  # reported by _check_crs_text
 
 
-def _check_analysis_crs(crs: str, where: str) -> None:
-    """The analysis CRS must be a metric projected CRS (``grid.resolve_crs`` decides)."""
+def _check_analysis_crs(crs: str, where: str, lon: float | None = None) -> None:
+    """The analysis CRS must be a metric projected CRS (``grid.resolve_crs`` decides); a
+    geographic Chinese datum gets the Gauss-Krüger zone of longitude ``lon`` suggested."""
     from geotool.grid import resolve_crs
 
     try:
-        resolve_crs(crs)
+        resolve_crs(crs, lon=lon)
     except GeotoolError as exc:
         raise type(exc)(exc.what, where=where, fix=exc.fix) from None
 

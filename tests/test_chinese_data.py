@@ -331,3 +331,30 @@ def test_gbk_parcels_in_mu_carbon_end_to_end(tmp_path: Path) -> None:
     regions = pd.read_csv(out / "carbon_regions.csv")
     assert regions["region"].tolist() == NAMES
     np.testing.assert_allclose(regions["mean_agb_t_ha"], 50.0, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("geographic", "lon", "datum"),
+    [("EPSG:4490", 113.55, "CGCS2000"), ("EPSG:4610", 104.2, "Xian 1980")],
+)
+def test_a_geographic_chinese_datum_as_study_crs_names_its_gauss_krueger_zone(
+    geographic: str, lon: float, datum: str
+) -> None:
+    # crs = "EPSG:4490" (CGCS2000 degrees) was refused with only "use auto or an EPSG code in
+    # metres"; the fix now names the datum's 3-degree zone whose central meridian is nearest
+    # the bbox's centre (checked against PROJ: its datum and its central meridian)
+    from pyproj import CRS
+
+    text = (
+        f'[study]\nname = "t"\nbbox = [{lon - 0.1}, 30.0, {lon + 0.1}, 30.2]\n'
+        f'crs = "{geographic}"\nresolution = 100\n'
+    )
+    with pytest.raises(CRSError) as err:
+        loads_study(text)
+    code = err.value.fix.rsplit('"EPSG:', 1)[1].split('"')[0]
+    zone = CRS.from_epsg(int(code))
+    assert zone.name.startswith(f"{datum} / 3-degree Gauss-Kruger CM")
+    params = {p.name: p.value for p in zone.coordinate_operation.params}
+    assert params["Longitude of natural origin"] == 3 * round(lon / 3)
+    assert params["False easting"] == 500_000.0  # no zone number in front of the eastings
+    assert zone.geodetic_crs.equals(CRS.from_user_input(geographic), ignore_axis_order=True)

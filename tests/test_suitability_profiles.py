@@ -434,3 +434,21 @@ def test_profiles_check_with_a_study_shows_the_weights_run_scores_with(
 
     assert grid_weight(plain) == "0.250" and grid_weight(merged) == "0.400", merged
     assert "with the overrides of" in merged
+
+
+def test_a_bare_name_that_is_a_file_here_is_pointed_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--profile myprofile` with the file `myprofile` (or `myprofile.toml`) in the working
+    # folder said only "unknown profile"; a bare word names a built-in, so say which path
+    # reads the file
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "myprofile").write_text(profile_path("windfarm").read_text(encoding="utf-8"))
+    (tmp_path / "other.toml").write_text("")
+    for name, path in (("myprofile", "./myprofile"), ("other", "./other.toml")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["profiles", "show", name])
+        assert exit_.value.code == 2
+        assert f"give the file as a path: {path}" in capsys.readouterr().err
+    assert main(["profiles", "show", "./myprofile"]) in (0, None)
+    assert "windfarm" in capsys.readouterr().out

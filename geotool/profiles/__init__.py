@@ -59,6 +59,16 @@ def builtin_names() -> tuple[str, ...]:
 
 
 def _unknown(name: str) -> UnknownNameError:
+    # a bare word is a built-in's name; a profile file of that name (with or without .toml)
+    # in the working folder is what the user most likely meant
+    for candidate in (Path(name), Path(f"{name}.toml")):
+        if candidate.is_file():
+            return UnknownNameError(
+                f"unknown profile {name!r} (a bare name is a built-in's; there is a file "
+                f"{candidate} here)",
+                where="profile",
+                fix=f"give the file as a path: ./{candidate}",
+            )
     close = difflib.get_close_matches(name, BUILTIN_PROFILES, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return UnknownNameError(
