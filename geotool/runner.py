@@ -192,6 +192,8 @@ def run_study(
         "limiting_codes": codes,
         "resources": _asdict(config),
         "stack": {"computed": keep, "skipped_unused": skipped},
+        # which substations the sites' distance_to_substation_km counted (the map says so)
+        "sites": {"substation_min_kv": opts.substation_min_kv},
     }
     if carbon is not None:
         result.manifest["carbon"] = carbon

@@ -66,6 +66,12 @@ def test_windfarm_hub_height_reaches_the_derived_wind(run_out):
     assert manifest["resources"]["turbine"] == "E-115/3000"
 
 
+def test_run_records_the_substation_voltage_its_sites_measured_to(run_out):
+    # the study cannot change it: the SiteOptions default, 220 kV (geotool map shows it)
+    manifest = json.loads((run_out / "manifest.json").read_text())
+    assert manifest["sites"] == {"substation_min_kv": 220.0}
+
+
 def test_run_records_the_carbon_notes_and_least_deduction_as_geotool_carbon_does(run_out):
     # VCS, rule "none", 10 years: outside VCS's 20-100 years, and VM0047's 10 % least
     # deduction kept; `geotool run` wrote neither (only `geotool carbon` did)

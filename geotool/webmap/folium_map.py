@@ -295,6 +295,18 @@ class _Script(MacroElement):
         return str(self._parent.get_name()) if isinstance(self._parent, Layer) else "null"
 
 
+SCORE_NOTE = "Scores are 0 (unsuitable) to 1 (best); grey/transparent = excluded or no data."
+NO_DATA_NOTE = "Transparent = no data."
+
+
+def reading_note(model: MapModel) -> str:
+    """How to read the map's colours: the 0–1 score scale only when it shows a score raster
+    (``score_<profile>.tif``; a carbon map has none), else what transparent means."""
+    if any(img.source.startswith("score_") for img in model.images):
+        return SCORE_NOTE
+    return NO_DATA_NOTE
+
+
 def _info_html(model: MapModel) -> str:
     prov = model.provenance
     warning = [f'<div class="geotool-warning">{html.escape(line)}</div>' for line in prov.warnings]
@@ -308,8 +320,8 @@ def _info_html(model: MapModel) -> str:
         )
     made = time.strftime("%Y-%m-%d")
     body.append(
-        f"<p>Made with geotool {html.escape(geotool.__version__)} on {made}. Scores are 0 "
-        "(unsuitable) to 1 (best); grey/transparent = excluded or no data.</p>"
+        f"<p>Made with geotool {html.escape(geotool.__version__)} on {made}. "
+        f"{html.escape(reading_note(model))}</p>"
     )
     return (
         "".join(warning)

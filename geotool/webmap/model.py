@@ -53,6 +53,7 @@ from geotool.webmap.vectors import (
     require_columns,
     shift_longitudes,
     site_features,
+    substation_label,
 )
 
 _L = TypeVar("_L", RasterLayer, VectorLayer)
@@ -225,8 +226,9 @@ def build_model(
         pixel_m=pixel_m,
     )
     vectors = []
+    labels = run_labels(manifest)
     for i, vlayer in enumerate(composition.vectors):
-        overlay = _vector(f"v{i}", vlayer, outdir, provenance.locations, extent, missing)
+        overlay = _vector(f"v{i}", vlayer, outdir, provenance.locations, extent, missing, labels)
         if overlay is not None:
             vectors.append(overlay)
     head = title or composition.title
@@ -318,6 +320,23 @@ def _simplify_m(layer: VectorLayer, pixel_m: float | None) -> float:
     if layer.kind == "sites" and pixel_m is not None:
         return SITE_SIMPLIFY_PX * pixel_m
     return DEFAULT_SIMPLIFY_M
+
+
+def run_labels(manifest: dict[str, Any] | None) -> dict[str, str]:
+    """Popup labels that depend on the run: the least substation voltage its site distances
+    counted (``sites.substation_min_kv``, recorded by ``geotool run``); none when the manifest
+    does not say (an older run), so no voltage is claimed that the run may not have used.
+
+    >>> run_labels({"sites": {"substation_min_kv": 110.0}})
+    {'distance_to_substation_km': 'Distance to ≥ 110 kV substation (km)'}
+    >>> run_labels({}), run_labels(None)
+    ({}, {})
+    """
+    sites = (manifest or {}).get("sites")
+    kv = sites.get("substation_min_kv") if isinstance(sites, dict) else None
+    if isinstance(kv, bool) or not isinstance(kv, int | float) or not 0 < kv < float("inf"):
+        return {}
+    return {"distance_to_substation_km": substation_label(float(kv))}
 
 
 def _region_id(manifest: dict[str, Any] | None) -> str | None:
@@ -547,12 +566,14 @@ def _vector(
     inputs: tuple[InputRecord, ...],
     extent: _Extent,
     missing: list[str],
+    run: dict[str, str] | None = None,
 ) -> VectorOverlay | None:
     """The overlay of a composition's vector layer; None, with a line in ``missing``, when the
-    folder lacks its file (or a region table lacks every column ``value`` lists)."""
+    folder lacks its file (or a region table lacks every column ``value`` lists). ``run``:
+    labels from the run's manifest (:func:`run_labels`); the composition's own labels win."""
     found = _locate(outdir, layer.file, inputs)
     path = found.path
-    labels = dict(layer.labels)
+    labels = {**(run or {}), **dict(layer.labels)}
     simplify_m = _simplify_m(layer, extent.pixel_m)
     legend: Legend | None = None
     style: dict[str, Any] = {

@@ -146,19 +146,27 @@ def summarise(manifest: dict[str, Any] | None) -> Provenance:
     synthetic = sorted(r.name for r in records if r.synthetic)
     real = sorted(r.name for r in records if r.synthetic is False)
     unknown = sorted(r.name for r in records if r.synthetic is None)
-    all_synthetic = flagged and not real
+    # the study's flag covers the inputs only when none is listed as real or unmarked (the
+    # user's parcels given to a demo study on the command line carry no flag)
+    others = sorted(real + unknown)
+    all_synthetic = flagged and not others
     warnings: list[str] = []
     notes: list[str] = []
     if all_synthetic:
         warnings.append(
             "ALL INPUTS ARE SYNTHETIC (demo data): no result here describes a real place."
         )
-    elif real and not unknown and len(synthetic) > max(4, 2 * len(real)):
-        # a demo with one real layer: name the exception, not twenty synthetic layers
-        warnings.append(f"Synthetic inputs (not real data): all except {_listing(real)}.")
+    elif others and len(synthetic) > max(4, 2 * len(others)):
+        # a demo with one real or unmarked layer: name the exception, not twenty synthetic
+        # layers (an unmarked one is still named below as such)
+        warnings.append(f"Synthetic inputs (not real data): all except {_listing(others)}.")
         real = []
     elif synthetic:
         warnings.append(f"Synthetic inputs (not real data): {_listing(synthetic)}.")
+    elif flagged and not real:
+        warnings.append(
+            "The study is marked synthetic (demo data); its inputs are not marked one by one."
+        )
     if real:
         notes.append(f"Real inputs: {_listing(real)}.")
     if unknown and not all_synthetic:

@@ -114,6 +114,16 @@ DEFAULT_LABELS: dict[str, str] = {
 }
 
 
+def substation_label(min_kv: float) -> str:
+    """The popup label of ``distance_to_substation_km`` when the run's manifest says which
+    substations it counted (``sites.substation_min_kv``; without it, the plain default label).
+
+    >>> substation_label(220.0), substation_label(110)
+    ('Distance to ≥ 220 kV substation (km)', 'Distance to ≥ 110 kV substation (km)')
+    """
+    return f"Distance to ≥ {min_kv:g} kV substation (km)"
+
+
 def read_vector(path: Path) -> Any:
     """Read a vector file (GeoPackage, GeoJSON, ...) as a GeoDataFrame with a CRS."""
     import geopandas as gpd
