@@ -40,6 +40,13 @@ def test_resources_on_demo(tmp_path: Path) -> None:
         timeout=900,
     )
     assert res.returncode == 0, res.stderr[-3000:]
+    # every note of the manifest (how layers were derived) is also said on the terminal
+    import json
+
+    notes = json.loads((out / "manifest.json").read_text())["notes"]
+    assert any(n.startswith("wind shear:") for n in notes)
+    for note in notes:
+        assert f"note: {note}" in res.stderr, note
     for name, (lo, hi) in RANGES.items():
         with rasterio.open(out / f"{name}.tif") as ds:
             a = ds.read(1, masked=True).filled(np.nan)

@@ -87,10 +87,10 @@ def carbon(
         raise type(exc)(exc.what, where=f"{study.path}: {exc.where}", fix=exc.fix) from None
     notes: list[str] = []
     region = load_region(study, notes)
-    for note in notes:  # e.g. several features sharing a region id, merged into one unit
-        click.echo(f"note: {note}", err=True)
     layers = [name for name in CARBON_LAYERS if name in study.layers]
     stack = load_stack(study, layers=layers, region=region, notes=notes)
+    for note in notes:  # e.g. a region id shared by several features, a file read as GBK
+        click.echo(f"note: {note}", err=True)
     parcel_gdf = None if parcels is None else _read_parcels(parcels, parcels_layer, notes)
     if parcel_gdf is not None and parcel_gdf.empty:
         raise InputError(

@@ -72,3 +72,7 @@ def resources(study_file: Path, out: Path, force: bool, quiet: bool) -> None:
         click.echo(f"wrote {len(layers)} derived layer(s) to {out}: {', '.join(layers)}")
         if not layers:
             click.echo("note: the study has none of the layers a derived layer needs")
+        # what loading and deriving assumed (a file read as GBK, the wind shear law used, ...):
+        # said, not only kept in the manifest
+        for note in notes + list(derived.attrs.get("notes", [])):
+            click.echo(f"note: {note}", err=True)
