@@ -44,6 +44,7 @@ from geotool.errors import (
     ValueRangeError,
 )
 from geotool.grid import Grid
+from geotool.io.zones import check_zone_prefix
 
 GDAL_CACHE_BYTES = 128 * 2**20
 """GDAL block cache for reads and writes. GDAL's default (5 % of RAM) let the COG copy hold a
@@ -206,7 +207,18 @@ def open_raster(
         if crs is not None:
             _check_assigned_matches(out_crs, crs, str(path))
     _check_crs_plausible(out_crs, bounds, str(path))
-    _check_zone_prefix(out_crs, bounds, path, assigned)
+    # a Gauss-Krüger zone number the eastings contradict: 1,000 km per zone number away
+    check_zone_prefix(
+        out_crs,
+        bounds[0],
+        bounds[2],
+        str(path),
+        lambda fits: (
+            f'set `crs = "{fits}"` in its [layers] entry'
+            if assigned
+            else f"the file's CRS is wrong, it is {fits}: gdal_edit -a_srs {fits} {path.name}"
+        ),
+    )
     return RasterSource(
         path=path,
         open_path=open_path,
@@ -283,25 +295,6 @@ def _check_crs_plausible(crs: CRS, bounds: tuple[float, float, float, float], wh
                 where=where,
                 fix="the file is probably EPSG:4326: fix its CRS",
             )
-
-
-def _check_zone_prefix(
-    crs: CRS, bounds: tuple[float, float, float, float], path: Path, assigned: bool
-) -> None:
-    """A Gauss-Krüger CRS whose zone-number prefix contradicts the eastings: the raster would
-    lie 1,000 km per zone number away (see :mod:`geotool.io.zones`)."""
-    from geotool.io.zones import zone_prefix_mismatch
-
-    found = zone_prefix_mismatch(crs, bounds[0], bounds[2])
-    if found is not None:
-        what, fits = found
-        raise CRSError(
-            what,
-            where=str(path),
-            fix=f'set `crs = "{fits}"` in its [layers] entry'
-            if assigned
-            else f"the file's CRS is wrong, it is {fits}: gdal_edit -a_srs {fits} {path.name}",
-        )
 
 
 def check_overlap(src: RasterSource | Grid, grid: Grid, where: str) -> float:

@@ -39,6 +39,7 @@ from geotool.errors import (
     MissingFileError,
     UnreadableFileError,
 )
+from geotool.io.zones import check_zone_prefix
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb"}
 
@@ -586,20 +587,16 @@ def _parse_crs(crs: str, where: str) -> CRS:
 def _check_zone_prefix(crs: Any, bounds: Any, path: Path, assigned_key: str | None) -> None:
     """A Gauss-Krüger CRS whose zone-number prefix contradicts the eastings (see
     :mod:`geotool.io.zones`); ``assigned_key`` is the study key that gave the CRS, if any."""
-    from geotool.io.zones import zone_prefix_mismatch
 
-    found = zone_prefix_mismatch(CRS(crs), float(bounds[0]), float(bounds[2]))
-    if found is None:
-        return
-    what, fits = found
-    if assigned_key is not None:
-        fix = f'set `{assigned_key} = "{fits}"` in {_crs_place(assigned_key)}'
-    else:
-        fix = (
+    def fix(fits: str) -> str:
+        if assigned_key is not None:
+            return f'set `{assigned_key} = "{fits}"` in {_crs_place(assigned_key)}'
+        return (
             f"the file's CRS is wrong, it is {fits}: assign that to it (QGIS: Set Layer CRS, "
             f"then export; or ogr2ogr -a_srs {fits} fixed{path.suffix} {path.name})"
         )
-    raise CRSError(what, where=str(path), fix=fix)
+
+    check_zone_prefix(crs, bounds[0], bounds[2], str(path), fix)
 
 
 def _check_vector_crs(gdf: gpd.GeoDataFrame, where: str) -> None:

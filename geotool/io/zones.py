@@ -12,9 +12,12 @@ from the eastings and names the CRS that fits them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyproj import CRS
+
+from geotool.errors import CRSError
 
 ZONE_WIDTH_M = 1_000_000.0
 """The zone number is written in the millions of the easting: the EPSG "zone NN" CRSs of
@@ -63,6 +66,18 @@ def zone_prefix_mismatch(crs: CRS, x_min: float, x_max: float) -> tuple[str, str
     else:
         return None
     return what, _with_false_easting(crs, new_easting)
+
+
+def check_zone_prefix(
+    crs: Any, x_min: float, x_max: float, where: str, fix: Callable[[str], str]
+) -> None:
+    """Raise :class:`~geotool.errors.CRSError` at ``where`` when the eastings contradict the
+    zone-number convention of ``crs`` (:func:`zone_prefix_mismatch`); ``fix(code)`` says how
+    to give the CRS that fits."""
+    found = zone_prefix_mismatch(CRS(crs), float(x_min), float(x_max))
+    if found is not None:
+        what, fits = found
+        raise CRSError(what, where=where, fix=fix(fits))
 
 
 def _is_zone_of(zone: int, central_meridian: float) -> bool:
